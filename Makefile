@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Out-of-tree build of rust_utimer:  make [KDIR=/path/to/kernel/build]
+# Project commands (provision a Debian trixie toolchain root, boot the stock kernel in QEMU):
+#   make demo    stream a tone through snd-aloop driven by a utimer, in a VM
+#   make check   lint, build, and run every test in a VM
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+
+all: modules
+
+modules clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $@
+
+modules_install:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $@
+
+demo:
+	scripts/demo
+
+check:
+	scripts/check
+
+.PHONY: all modules clean modules_install demo check

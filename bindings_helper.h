@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The C API rust_utimer needs beyond `kernel::bindings`, for bindgen (see Kbuild).
+ *
+ * Constants that bindgen cannot evaluate by itself (anonymous enums, function-like macros) are
+ * exported as `RUST_UTIMER_*` constants, as rust/bindings/bindings_helper.h does.
+ */
+
+#include <linux/anon_inodes.h>
+#include <sound/core.h>
+#include <sound/timer.h>
+
+const int RUST_UTIMER_CLASS_GLOBAL = SNDRV_TIMER_CLASS_GLOBAL;
+const int RUST_UTIMER_SCLASS_APPLICATION = SNDRV_TIMER_SCLASS_APPLICATION;
+const int RUST_UTIMER_GLOBAL_UDRIVEN = SNDRV_TIMER_GLOBAL_UDRIVEN;
+const unsigned int RUST_UTIMER_HW_AUTO = SNDRV_TIMER_HW_AUTO;
+const unsigned int RUST_UTIMER_HW_WORK = SNDRV_TIMER_HW_WORK;
+const unsigned int RUST_UTIMER_IOCTL_CREATE = SNDRV_TIMER_IOCTL_CREATE;
+const unsigned int RUST_UTIMER_IOCTL_TRIGGER = SNDRV_TIMER_IOCTL_TRIGGER;

@@ -1,0 +1,43 @@
+# shellcheck shell=bash
+# Sourced by the scripts under scripts/: the pins (every cache is keyed by them) and helpers.
+
+# The Debian kernel we build for and boot (trixie-backports).
+KVER=${KVER:-7.3.4+deb13-amd64}
+KPKGVER=${KPKGVER:-7.3.4-1~bpo13+1}
+KSRC_PKG=${KSRC_PKG:-linux-source-7.3}
+
+# The toolchain that built that kernel (Debian 13 "trixie").
+SUITE=trixie
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+RUSTC_WANT=1.85.1
+BINDGEN_WANT=0.71.1
+
+# Bump when the package list or the root's layout changes.
+ROOT_REV=1
+
+CACHE=${RUST_UTIMER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_utimer}
+ROOT=${RUST_UTIMER_ROOT:-$CACHE/root-$SUITE-$KVER-r$ROOT_REV}
+# The prepared headers tree, inside the root (as /usr/src/linux-headers-$KVER).
+KDIR_IN_ROOT=/usr/src/linux-headers-$KVER
+
+log() { printf '\033[1m[rust_utimer]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[rust_utimer] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# The repo, as the root sees it (bind-mounted by in_root).
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SRC_IN_ROOT=/src
+
+# Run a command chrooted in the root, with /proc, /sys, /dev and the repo (at /src) mounted in a
+# private mount namespace, so nothing stays mounted on the host if we are interrupted.
+in_root() {
+	[ -x "$ROOT/usr/bin/env" ] || die "no toolchain root at $ROOT: run scripts/provision first"
+	unshare --mount --fork -- /bin/sh -ec '
+		r=$1; top=$2; shift 2
+		mount -t proc proc "$r/proc"
+		mount --rbind /sys "$r/sys"
+		mount --rbind /dev "$r/dev"
+		mkdir -p "$r/src"
+		mount --bind "$top" "$r/src"
+		exec chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+			LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"' sh "$ROOT" "$TOP" "$@"
+}

@@ -19,6 +19,9 @@ CACHE=${RUST_UTIMER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_utimer}
 ROOT=${RUST_UTIMER_ROOT:-$CACHE/root-$SUITE-$KVER-r$ROOT_REV}
 # The prepared headers tree, inside the root (as /usr/src/linux-headers-$KVER).
 KDIR_IN_ROOT=/usr/src/linux-headers-$KVER
+# The kernel source (for the selftest harness) and its installed uapi headers, inside the root.
+KSRC_IN_ROOT=/usr/src/$KSRC_PKG
+UAPI_IN_ROOT=/usr/src/$KSRC_PKG-uapi
 
 log() { printf '\033[1m[rust_utimer]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[rust_utimer] error:\033[0m %s\n' "$*" >&2; exit 1; }

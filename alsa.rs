@@ -106,7 +106,12 @@ impl Timer {
         // * `id` is a valid NUL-terminated string; `snd_timer_new()` only copies it.
         // * `tid` and `raw` are valid for the duration of the call.
         to_result(unsafe {
-            sound::snd_timer_new(ptr::null_mut(), id.as_char_ptr().cast_mut(), &mut tid, &mut raw)
+            sound::snd_timer_new(
+                ptr::null_mut(),
+                id.as_char_ptr().cast_mut(),
+                &mut tid,
+                &mut raw,
+            )
         })?;
         let timer = NonNull::new(raw).ok_or(ENOMEM)?;
 
@@ -218,7 +223,7 @@ impl<T: FileOps> FileVTable<T> {
         // SAFETY: The ioctl call holds a reference to the file, so the private data that
         // `new_file` made lives at least until it returns.
         let data = unsafe { KBox::<T>::borrow((*file).private_data) };
-        match data.ioctl(cmd, arg as usize) {
+        match data.ioctl(cmd, arg) {
             Ok(ret) => ret as c_long,
             Err(err) => err.to_errno() as c_long,
         }

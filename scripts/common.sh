@@ -12,11 +12,15 @@ MIRROR=${MIRROR:-http://deb.debian.org/debian}
 RUSTC_WANT=1.85.1
 BINDGEN_WANT=0.71.1
 
+# The VM runner (virtme-ng), from PyPI, in a venv of its own.
+VNG_VERSION=1.42
+
 # Bump when the package list or the root's layout changes.
 ROOT_REV=1
 
 CACHE=${RUST_UTIMER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_utimer}
 ROOT=${RUST_UTIMER_ROOT:-$CACHE/root-$SUITE-$KVER-r$ROOT_REV}
+VNG_VENV=$CACHE/venv-vng-$VNG_VERSION
 # The prepared headers tree, inside the root (as /usr/src/linux-headers-$KVER).
 KDIR_IN_ROOT=/usr/src/linux-headers-$KVER
 # The kernel source (for the selftest harness) and its installed uapi headers, inside the root.

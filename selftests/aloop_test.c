@@ -9,11 +9,15 @@
  *   - the captured samples equal the played ones, bit for bit.
  * Own TAP output; the VM runner counts the ok / not ok lines.
  *
+ * `aloop_test --demo FILE.wav` is `make demo`: one second of a 440/660 Hz tone at 48 kHz,
+ * period 480, one trigger per period, the capture saved as a WAV file.
+ *
  * Environment: UTIMER_DEV as for utimer_test.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,7 +32,9 @@
 #define CHANNELS 2
 #define PERIODS 64		/* buffer: covers the test's pauses without EIO */
 #define PREFILL 32		/* periods written ahead of the triggers */
-#define TRIGGERS 20
+
+static int triggers = 20;
+static const char *demo_wav;	/* --demo: tone instead of the test pattern, capture saved */
 
 struct stream_cfg {
 	unsigned int rate;
@@ -57,6 +63,8 @@ static void diag(const char *fmt, ...)
 
 static short sample(unsigned long frame, int ch)
 {
+	if (demo_wav)
+		return (short)lrint(16000.0 * sin(2 * M_PI * (ch ? 660.0 : 440.0) * frame / 48000.0));
 	/* Distinct, non-silent, not periodic within a buffer. */
 	return (short)((frame * 7919u + (unsigned long)ch * 104729u + 1u) & 0xffff);
 }
@@ -107,6 +115,29 @@ static long captured(snd_pcm_t *cap, int timeout_ms)
 	return snd_pcm_avail_update(cap);
 }
 
+static void put_le(FILE *f, unsigned long v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		fputc((int)((v >> (8 * i)) & 0xff), f);
+}
+
+/* A canonical 44-byte WAV header for S16_LE; data_bytes filled in later. */
+static void wav_header(FILE *f, unsigned int rate, unsigned long data_bytes)
+{
+	fwrite("RIFF", 1, 4, f);
+	put_le(f, 36 + data_bytes, 4);
+	fwrite("WAVEfmt ", 1, 8, f);
+	put_le(f, 16, 4);
+	put_le(f, 1, 2);
+	put_le(f, CHANNELS, 2);
+	put_le(f, rate, 4);
+	put_le(f, (unsigned long)rate * CHANNELS * 2, 4);
+	put_le(f, CHANNELS * 2, 2);
+	put_le(f, 16, 2);
+	fwrite("data", 1, 4, f);
+	put_le(f, data_bytes, 4);
+}
+
 static int point_aloop_at(unsigned int id)
 {
 	char cmd[128];
@@ -132,6 +163,7 @@ static int run(int ctl, const struct stream_cfg *cfg, int n)
 	snd_pcm_t *play = NULL, *cap = NULL;
 	struct utimer_uinfo u = { .resolution = res };
 	short *pbuf = NULL, *cbuf = NULL, *want = NULL;
+	FILE *wav = NULL;
 	size_t bytes = (size_t)cfg->period * CHANNELS * sizeof(short);
 	int ok = 0, err, t;
 	long avail;
@@ -141,6 +173,11 @@ static int run(int ctl, const struct stream_cfg *cfg, int n)
 	cbuf = malloc(bytes);
 	want = malloc(bytes);
 	CHECK(pbuf && cbuf && want, "out of memory");
+	if (demo_wav) {
+		wav = fopen(demo_wav, "wb");
+		CHECK(wav, "%s: %s", demo_wav, strerror(errno));
+		wav_header(wav, cfg->rate, 0);
+	}
 	CHECK(ioctl(ctl, UTIMER_IOCTL_CREATE, &u) == 0, "CREATE: %s", strerror(errno));
 	diag("rate %u period %u: timer %u, resolution %llu ns", cfg->rate, cfg->period, u.id,
 	     (unsigned long long)res);
@@ -166,7 +203,7 @@ static int run(int ctl, const struct stream_cfg *cfg, int n)
 	avail = captured(cap, 150);
 	CHECK(avail == 0, "%ld frames moved without a trigger", avail);
 
-	for (t = 0; t < TRIGGERS; t++) {
+	for (t = 0; t < triggers; t++) {
 		CHECK(ioctl(u.fd, UTIMER_IOCTL_TRIGGER) == 0, "TRIGGER: %s", strerror(errno));
 		avail = captured(cap, 1000);
 		CHECK(avail == (long)cfg->period, "trigger %d moved %ld frames, want %u", t, avail,
@@ -177,6 +214,8 @@ static int run(int ctl, const struct stream_cfg *cfg, int n)
 		fill(want, read_frames, cfg->period);
 		if (memcmp(cbuf, want, bytes))
 			mismatches++;
+		if (wav)
+			fwrite(cbuf, 1, bytes, wav);
 		read_frames += cfg->period;
 		/* Keep playback a full prefill ahead. */
 		fill(pbuf, written, cfg->period);
@@ -189,12 +228,17 @@ static int run(int ctl, const struct stream_cfg *cfg, int n)
 	CHECK(snd_pcm_state(cap) == SND_PCM_STATE_RUNNING, "capture state %s",
 	      snd_pcm_state_name(snd_pcm_state(cap)));
 	CHECK(mismatches == 0, "%lu of %d periods differ from what was played", mismatches,
-	      TRIGGERS);
+	      triggers);
 	diag("%d triggers moved %lu frames (%lu bytes), %.2f periods per trigger, bit-exact: yes",
-	     TRIGGERS, moved_total, moved_total * CHANNELS * sizeof(short),
-	     (double)moved_total / cfg->period / TRIGGERS);
+	     triggers, moved_total, moved_total * CHANNELS * sizeof(short),
+	     (double)moved_total / cfg->period / triggers);
 	ok = 1;
 out:
+	if (wav) {
+		rewind(wav);
+		wav_header(wav, cfg->rate, read_frames * CHANNELS * sizeof(short));
+		fclose(wav);
+	}
 	if (play)
 		snd_pcm_close(play);
 	if (cap)
@@ -211,11 +255,20 @@ out:
 	return ok;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const char *dev = getenv("UTIMER_DEV") ? getenv("UTIMER_DEV") : UTIMER_DEVICE;
 	size_t n = sizeof(cfgs) / sizeof(cfgs[0]);
 	int ctl;
+
+	if (argc == 3 && !strcmp(argv[1], "--demo")) {
+		demo_wav = argv[2];
+		triggers = 100;
+		n = 1;
+	} else if (argc != 1) {
+		fprintf(stderr, "usage: %s [--demo FILE.wav]\n", argv[0]);
+		return 2;
+	}
 
 	printf("TAP version 13\n1..%zu\n", n);
 	ctl = open(dev, O_RDWR | O_CLOEXEC);

@@ -124,6 +124,25 @@ impl FileOps for UserTimer {
     }
 }
 
+/// Registers a timer on the lowest free id whose subdevice no other driver has taken.
+///
+/// The kernel's own `CONFIG_SND_UTIMER` numbers its timers in the same (GLOBAL, 4, subdevice)
+/// space; a subdevice it holds makes registration fail with `EBUSY`, and we try the next id.
+/// The ids tried meanwhile stay taken until we return, so each is tried once. `ENOSPC` when no
+/// id is left.
+fn register_lowest_free(resolution: u64) -> Result<(Id, CString, Timer)> {
+    let mut busy = KVec::new();
+    loop {
+        let id = Id::take()?;
+        let name = CString::try_from_fmt(fmt!("snd-utimer{}", id.0))?;
+        match Timer::register(&name, id.0, resolution) {
+            Ok(timer) => return Ok((id, name, timer)),
+            Err(e) if e == EBUSY => busy.push(id, GFP_KERNEL)?,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// `SNDRV_TIMER_IOCTL_CREATE`: makes a timer and returns its id and a new fd that owns it.
 ///
 /// Everything that can fail happens before the fd is installed, so a failure, the copy back to
@@ -137,9 +156,7 @@ fn create(arg: usize) -> Result<isize> {
     }
 
     let fd = FileDescriptorReservation::get_unused_fd_flags(bindings::O_CLOEXEC)?;
-    let id = Id::take()?;
-    let name = CString::try_from_fmt(fmt!("snd-utimer{}", id.0))?;
-    let timer = Timer::register(&name, id.0, info.resolution)?;
+    let (id, name, timer) = register_lowest_free(info.resolution)?;
     info.id = id.0;
     info.fd = fd.reserved_fd().try_into()?;
     let file = alsa::new_file(&name, KBox::new(UserTimer { timer, id }, GFP_KERNEL)?)?;

@@ -27,6 +27,13 @@ KDIR_IN_ROOT=/usr/src/linux-headers-$KVER
 KSRC_IN_ROOT=/usr/src/$KSRC_PKG
 UAPI_IN_ROOT=/usr/src/$KSRC_PKG-uapi
 
+# The debug kernel (scripts/debug-kernel): keyed by the source package and the config fragment.
+DEBUG_FRAGMENT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/kconfig/debug.config
+DEBUG_KEY=$( (echo "$KPKGVER"; cat "$DEBUG_FRAGMENT") | sha1sum | cut -c1-12)
+DEBUG_BUILD_IN_ROOT=/build/debug-$DEBUG_KEY
+DEBUG_KVER=${KVER%%+*}-utimer-debug
+DEBUG_MOD_IN_ROOT=/build/mod-debug
+
 log() { printf '\033[1m[rust_utimer]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[rust_utimer] error:\033[0m %s\n' "$*" >&2; exit 1; }
 

@@ -1,36 +1,89 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Runs in the guest (scripts/vm-run -- selftests/run.sh): loads the modules, runs every test
-# program, and prints TAP that scripts/check counts. A test program that dies without saying
-# "not ok" gets a "not ok" line of its own.
+# Runs in the guest (scripts/vm-run -- selftests/run.sh [MODULE.ko]): loads the modules, runs
+# every test and prints TAP that scripts/check counts.
+#
+# Each test's TAP name gets the implementation it ran against: @rust_utimer (/dev/utimer) or,
+# on a kernel with CONFIG_SND_UTIMER=y, also @upstream_c (/dev/snd/timer, same test code).
+# The kernel log is read after every test: a report in it is a "not ok" naming the test; on a
+# kernel with kmemleak, a scan at the end must find no leak.  A test program that dies without
+# saying "not ok" gets a "not ok" line of its own.
 set -u
 cd "$(dirname "$0")/.."
-bin=selftests/build
-ko=$PWD/rust_utimer.ko
-export UTIMER_KO="$ko"
+bin=$PWD/selftests/build
+ko=${1:-$PWD/rust_utimer.ko}
+bad='BUG:|WARNING:|Oops|KASAN:|KFENCE:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|blocked for more than|refcount_t:|kmemleak: [0-9]+ new suspected|general protection fault|Call Trace:'
+config() { { zcat /proc/config.gz 2>/dev/null || cat "/lib/modules/$(uname -r)/config"; } | grep -E "^(# )?$1[= ]"; }
 
-modprobe snd-timer
-if ! insmod "$ko"; then
-	echo "not ok load_rust_utimer"
-	exit 1
-fi
-echo "ok load_rust_utimer"
-echo "# guest: $(uname -r), $(grep -E '^(# )?CONFIG_SND_UTIMER' /lib/modules/$(uname -r)/config)"
-
-for t in abi_test utimer_test aloop_test; do
-	echo "# ---- $t"
-	out=$("$bin/$t" 2>&1)
-	rc=$?
-	printf '%s\n' "$out"
-	if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^not ok'; then
-		echo "not ok ${t}_exit_status # exited with $rc"
+# Read the kernel log written since the last call; a report in it fails the test just run.
+log_after() {
+	new=$(dmesg -c)
+	if printf '%s\n' "$new" | grep -qE "$bad"; then
+		echo "not ok kernel_log_after_$1"
+		printf '%s\n' "$new" | grep -E -A20 "$bad" | head -60 | sed 's/^/# /'
 	fi
-done
+}
 
-# Everything closed: both modules must unload.
-rmmod snd-aloop 2>/dev/null
-if rmmod rust_utimer; then
-	echo "ok unload_rust_utimer_after_tests"
+# run IMPL PROGRAM [ARGS...]: TAP of PROGRAM, each name tagged @IMPL.
+run() {
+	impl=$1
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | sed -E "s/^((not )?ok [0-9]+ [^ #]+)/\1@$impl/"
+	if [ $rc -ne 0 ] && [ $rc -ne 4 ] && ! printf '%s\n' "$out" | grep -q '^not ok'; then
+		echo "not ok $(basename "$1")_exit_status@$impl # exited with $rc"
+	fi
+}
+
+suite() { # IMPL DEVICE
+	export UTIMER_DEV=$2
+	for t in $("$bin/utimer_test" -l 2>&1 | awk 'NR > 1 && NF { print $NF }'); do
+		run "$1" "$bin/utimer_test" -t "$t"
+		log_after "$t@$1"
+	done
+	run "$1" "$bin/aloop_test"
+	log_after "aloop_test@$1"
+	rmmod snd-aloop 2>/dev/null
+}
+
+echo "# guest: $(uname -r); $(config CONFIG_SND_UTIMER)"
+dmesg -c > /dev/null
+modprobe snd-timer 2>/dev/null
+"$bin/abi_test"
+
+if config CONFIG_SND_UTIMER | grep -q '=y'; then
+	echo "# ---- upstream's C utimers (CONFIG_SND_UTIMER) through /dev/snd/timer"
+	suite upstream_c /dev/snd/timer
+fi
+
+echo "# ---- rust_utimer through /dev/utimer ($ko)"
+export UTIMER_KO="$ko"
+if insmod "$ko"; then
+	echo "ok load_rust_utimer"
+	suite rust_utimer /dev/utimer
+	# Everything is closed: the module must unload.
+	if rmmod rust_utimer; then
+		echo "ok unload_rust_utimer_after_tests"
+	else
+		echo "not ok unload_rust_utimer_after_tests"
+	fi
 else
-	echo "not ok unload_rust_utimer_after_tests"
+	echo "not ok load_rust_utimer"
+fi
+log_after unload
+
+if [ -w /sys/kernel/debug/kmemleak ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null && [ -w /sys/kernel/debug/kmemleak ]; then
+	# Objects younger than a few seconds are not reported: scan, wait, scan again.
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	leaks=$(cat /sys/kernel/debug/kmemleak)
+	if [ -n "$leaks" ]; then
+		echo "not ok kmemleak_finds_no_leak"
+		printf '%s\n' "$leaks" | head -60 | sed 's/^/# /'
+	else
+		echo "ok kmemleak_finds_no_leak"
+	fi
+	dmesg -c > /dev/null
 fi

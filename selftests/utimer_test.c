@@ -2,8 +2,10 @@
 /*
  * Behaviour of /dev/utimer and its timer fds, checked from userspace in the guest.
  *
- * Environment: UTIMER_DEV (default /dev/utimer) is the device that creates timers;
- * UTIMER_KO is the module's path, for the unload test (skipped without it).
+ * Environment: UTIMER_DEV (default /dev/utimer) is the device that creates timers: set it to
+ * /dev/snd/timer to run the same tests against upstream's C utimers (CONFIG_SND_UTIMER), where
+ * the two differ on purpose each side's documented behaviour is checked.  UTIMER_KO is the
+ * module's path, for the unload test (skipped without it).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -30,6 +32,12 @@ static const char *utimer_dev(void)
 	const char *dev = getenv("UTIMER_DEV");
 
 	return dev ? dev : UTIMER_DEVICE;
+}
+
+/* Upstream's CONFIG_SND_UTIMER, through /dev/snd/timer, rather than rust_utimer. */
+static int upstream(void)
+{
+	return !strcmp(utimer_dev(), "/dev/snd/timer");
 }
 
 static int open_ctl(void)
@@ -188,7 +196,10 @@ TEST(create_rejects_null_and_unmapped_pointers)
 	close(ctl);
 }
 
-/* Upstream leaks the timer and its fd here; we must leave nothing behind. */
+/*
+ * A reply that cannot be written back: we leave nothing behind.  Upstream installs the fd
+ * before the copy and documents that it "leaks" the fd and the timer until the process exits.
+ */
 TEST(create_with_readonly_argument_leaks_nothing)
 {
 	struct utimer_uinfo *ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
@@ -204,10 +215,18 @@ TEST(create_with_readonly_argument_leaks_nothing)
 	fds = count_fds();
 	EXPECT_EQ(-1, ioctl(ctl, UTIMER_IOCTL_CREATE, ro));
 	EXPECT_EQ(EFAULT, errno);
-	EXPECT_EQ(fds, count_fds());
-	EXPECT_EQ(0, proc_timers_count(res));
-	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
-	EXPECT_EQ(0u, u.id);
+	if (upstream()) {
+		TH_LOG("upstream, as documented: the fd and timer 0 stay until exit");
+		EXPECT_EQ(fds + 1, count_fds());
+		EXPECT_EQ(1, proc_timers_count(res));
+		ASSERT_EQ(0, create(ctl, RES_10MS, &u));
+		EXPECT_EQ(1u, u.id);
+	} else {
+		EXPECT_EQ(fds, count_fds());
+		EXPECT_EQ(0, proc_timers_count(res));
+		ASSERT_EQ(0, create(ctl, RES_10MS, &u));
+		EXPECT_EQ(0u, u.id);
+	}
 	close(u.fd);
 	close(ctl);
 }
@@ -224,8 +243,11 @@ TEST(unknown_ioctls_get_enotty)
 	EXPECT_EQ(ENOTTY, errno);
 	EXPECT_EQ(-1, ioctl(ctl, _IO('T', 0xa7)));
 	EXPECT_EQ(ENOTTY, errno);
-	EXPECT_EQ(-1, ioctl(ctl, SNDRV_TIMER_IOCTL_START));
-	EXPECT_EQ(ENOTTY, errno);
+	if (!upstream()) {
+		/* /dev/snd/timer has START of its own. */
+		EXPECT_EQ(-1, ioctl(ctl, SNDRV_TIMER_IOCTL_START));
+		EXPECT_EQ(ENOTTY, errno);
+	}
 	v.resolution = RES_10MS;
 	EXPECT_EQ(-1, ioctl(u.fd, UTIMER_IOCTL_CREATE, &v));
 	EXPECT_EQ(ENOTTY, errno);
@@ -429,6 +451,8 @@ TEST(unload_refused_while_a_timer_fd_is_open)
 	struct utimer_uinfo u;
 	int ctl, err;
 
+	if (upstream())
+		SKIP(return, "upstream's utimers are built into the kernel");
 	if (!ko)
 		SKIP(return, "UTIMER_KO not set");
 	ctl = open_ctl();
@@ -444,6 +468,44 @@ TEST(unload_refused_while_a_timer_fd_is_open)
 	EXPECT_EQ(-1, access(utimer_dev(), F_OK));
 	ASSERT_EQ(0, load(ko));
 	ASSERT_EQ(0, access(utimer_dev(), F_OK)) TH_LOG("%s is back", utimer_dev());
+}
+
+/*
+ * With the kernel's own CONFIG_SND_UTIMER in the same kernel, both number their timers in the
+ * same (GLOBAL, 4, subdevice) space: ours must skip the subdevices upstream holds.
+ */
+TEST(coexists_with_upstream_utimers)
+{
+	struct utimer_uinfo c, r;
+	int snd, ctl, rc_, rr, i;
+
+	if (upstream())
+		SKIP(return, "checks rust_utimer beside upstream");
+	snd = open("/dev/snd/timer", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, snd);
+	if (create(snd, RES_10MS, &c) == -ENOTTY)
+		SKIP(return, "this kernel has no CONFIG_SND_UTIMER");
+	ASSERT_LE(0, c.fd);
+	ctl = open_ctl();
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(0, create(ctl, RES_10MS, &r)) TH_LOG("ours after upstream's %u", c.id);
+	EXPECT_NE(c.id, r.id);
+	rc_ = reader_open(c.id, NULL);
+	rr = reader_open(r.id, NULL);
+	ASSERT_LE(0, rc_);
+	ASSERT_LE(0, rr);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, ioctl(c.fd, UTIMER_IOCTL_TRIGGER));
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(0, ioctl(r.fd, UTIMER_IOCTL_TRIGGER));
+	EXPECT_EQ(3, reader_ticks(rc_, 1000, NULL));
+	EXPECT_EQ(5, reader_ticks(rr, 1000, NULL));
+	close(rc_);
+	close(rr);
+	close(c.fd);
+	close(r.fd);
+	close(ctl);
+	close(snd);
 }
 
 TEST_HARNESS_MAIN

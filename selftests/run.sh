@@ -39,9 +39,11 @@ run() {
 suite() { # IMPL DEVICE
 	export UTIMER_DEV=$2
 	for t in $("$bin/utimer_test" -l 2>&1 | awk 'NR > 1 && NF { print $NF }'); do
+		echo "# RUN $t@$1"
 		run "$1" "$bin/utimer_test" -t "$t"
 		log_after "$t@$1"
 	done
+	echo "# RUN aloop_test@$1"
 	run "$1" "$bin/aloop_test"
 	log_after "aloop_test@$1"
 	rmmod snd-aloop 2>/dev/null

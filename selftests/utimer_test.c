@@ -200,7 +200,7 @@ TEST(create_rejects_null_and_unmapped_pointers)
  * A reply that cannot be written back: we leave nothing behind.  Upstream installs the fd
  * before the copy and documents that it "leaks" the fd and the timer until the process exits.
  */
-TEST(create_with_readonly_argument_leaks_nothing)
+TEST(create_with_readonly_argument_returns_efault)
 {
 	struct utimer_uinfo *ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! ALSA global timers and anonymous-inode files: every call the driver makes into C.
+//! ALSA global timers, anonymous-inode files and the caller's identity: every call the driver
+//! makes into C.
 //!
 //! C headers: [`include/sound/timer.h`](srctree/include/sound/timer.h),
-//! [`include/linux/anon_inodes.h`](srctree/include/linux/anon_inodes.h).
+//! [`include/linux/anon_inodes.h`](srctree/include/linux/anon_inodes.h),
+//! [`include/linux/capability.h`](srctree/include/linux/capability.h).
 //!
-//! The rest of the driver is safe Rust on top of [`Timer`] and [`new_file`].
+//! The rest of the driver is safe Rust on top of [`Timer`], [`new_file`], [`current_comm`] and
+//! [`capable_sys_resource`].
 
 use core::{
     marker::PhantomData,
@@ -23,7 +26,9 @@ use kernel::{
     fs::File,
     module::this_module,
     prelude::*,
+    seq_file::SeqFile,
     sync::aref::ARef,
+    task::Task,
     types::ForeignOwnable, //
 };
 
@@ -147,6 +152,16 @@ impl Timer {
         // SAFETY: `timer` is valid and registered by the type invariants.
         unsafe { sound::snd_timer_interrupt(timer, ticks) };
     }
+
+    /// How many instances (snd-aloop cables, `/dev/snd/timer` clients, ...) have the timer open.
+    ///
+    /// A snapshot for statistics: the core changes the count under its own `register_mutex`,
+    /// which is not exported, so the value may be stale by the time it is returned.
+    pub(crate) fn instances(&self) -> i32 {
+        // SAFETY: `self.ptr` is valid by the type invariants. `num_instances` is an aligned `int`;
+        // a concurrent update makes the read stale, never torn (the C code's `READ_ONCE()`).
+        unsafe { ptr::addr_of!((*self.ptr.as_ptr()).num_instances).read_volatile() }
+    }
 }
 
 impl Drop for Timer {
@@ -168,10 +183,30 @@ extern "C" fn hw_stop(_timer: *mut sound::snd_timer) -> c_int {
     0
 }
 
+/// The name of the calling task (`current->comm`), NUL-terminated.
+pub(crate) fn current_comm() -> [u8; 16] {
+    let task = Task::current_raw();
+    // SAFETY: `current` is valid while it runs this code. Only the task itself and writers holding
+    // its `task_lock()` change `comm`, always leaving a NUL-terminated string in the array; a racy
+    // copy, as every `current->comm` in printk, can at worst mix the old and the new name.
+    unsafe { ptr::addr_of!((*task).comm).read_volatile() }
+}
+
+/// Whether the calling task may override resource limits (`CAP_SYS_RESOURCE`).
+///
+/// As every `capable()` check, this is audited by the LSMs: only call it when the answer matters.
+pub(crate) fn capable_sys_resource() -> bool {
+    // SAFETY: `capable()` may be called from any task context.
+    unsafe { bindings::capable(bindings::CAP_SYS_RESOURCE as c_int) }
+}
+
 /// The operations of a file made by [`new_file`], implemented by the data it owns.
 pub(crate) trait FileOps: Sized + Send + Sync + 'static {
     /// Handles `ioctl(2)`, for native and 32-bit tasks alike.
     fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize>;
+
+    /// Writes the file's lines of `/proc/<pid>/fdinfo/<fd>`.
+    fn show_fdinfo(&self, m: &SeqFile);
 }
 
 /// Creates an anonymous-inode file named `name` that owns `data` until its last close.
@@ -229,10 +264,23 @@ impl<T: FileOps> FileVTable<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// `m` must be a valid `seq_file` that only this call uses, and `file` a valid file made by
+    /// [`new_file`] with data `T`.
+    unsafe extern "C" fn show_fdinfo(m: *mut bindings::seq_file, file: *mut bindings::file) {
+        // SAFETY: The caller holds a reference to the file, so the private data that `new_file`
+        // made lives at least until this returns.
+        let data = unsafe { KBox::<T>::borrow((*file).private_data) };
+        // SAFETY: By the function's safety requirements `m` is valid and ours for this call.
+        data.show_fdinfo(unsafe { SeqFile::from_raw(m) });
+    }
+
     const VTABLE: bindings::file_operations = bindings::file_operations {
         owner: this_module::<crate::LocalModule>().as_ptr(),
         release: Some(Self::release),
         unlocked_ioctl: Some(Self::ioctl),
+        show_fdinfo: Some(Self::show_fdinfo),
         // No ioctl of ours takes a pointer whose layout differs for 32-bit tasks.
         #[cfg(CONFIG_COMPAT)]
         compat_ioctl: Some(Self::ioctl),

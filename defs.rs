@@ -28,7 +28,7 @@ pub(crate) struct TimerUinfo {
     pub(crate) fd: i32,
     /// Out: the new timer's id, the subdevice of (GLOBAL, 4).
     pub(crate) id: u32,
-    /// Reserved; ignored, as upstream does.
+    /// Reserved: must be zero (upstream ignores it), so that it can carry flags later.
     pub(crate) reserved: [u8; 16],
 }
 

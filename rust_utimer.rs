@@ -8,9 +8,14 @@
 //! (`timer_source=-1.4.<id>`) and any `/dev/snd/timer` client can then run on the application's
 //! clock. The ABI is upstream's: see `Documentation/sound/utimers.rst` in the kernel tree.
 //!
-//! Layout: [`defs`] holds the ABI, [`alsa`] every call into C, [`utimer`] the driver logic.
+//! Layout: [`defs`] holds the ABI, [`alsa`] every call into C, [`ids`] the id allocator,
+//! [`utimer`] the driver logic.
 
 use kernel::{
+    debugfs::{
+        Dir,
+        File, //
+    },
     miscdevice::{
         MiscDeviceOptions,
         MiscDeviceRegistration, //
@@ -20,6 +25,7 @@ use kernel::{
 
 mod alsa;
 mod defs;
+mod ids;
 mod utimer;
 
 module! {
@@ -28,19 +34,54 @@ module! {
     authors: ["rust_utimer developers"],
     description: "Userspace-driven ALSA timers (/dev/utimer)",
     license: "GPL",
+    params: {
+        max_timers: u32 {
+            default: 128,
+            description: "Most timers alive at once, 1 to 4096 (ids 0 to max_timers - 1)",
+        },
+        max_user_timers: u32 {
+            default: 32,
+            description: "Most timers one user (real uid) may hold, at least 1; CAP_SYS_RESOURCE overrides",
+        },
+    },
 }
 
 #[pin_data]
 struct RustUtimerModule {
+    // Field order matters: `/dev/utimer` goes first, then the listing, then the state.
     #[pin]
     _misc: MiscDeviceRegistration<utimer::Control>,
+    #[pin]
+    _timers: File<()>,
+    _debugfs: Dir,
+    _state: utimer::State,
 }
 
 impl kernel::InPlaceModule for RustUtimerModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        utimer::init();
+        let max_timers = module_parameters::max_timers.value();
+        let max_user_timers = module_parameters::max_user_timers.value();
+        let debugfs = Dir::new(c"rust_utimer");
         try_pin_init!(Self {
+            // Initialised first (fields are initialised in this order), dropped last.
+            _state: {
+                if max_timers == 0 || max_timers > ids::MAX_CAPACITY {
+                    pr_err!(
+                        "max_timers={} is out of range: it must be 1 to {}\n",
+                        max_timers,
+                        ids::MAX_CAPACITY
+                    );
+                    return Err(EINVAL);
+                }
+                if max_user_timers == 0 {
+                    pr_err!("max_user_timers=0 is out of range: it must be at least 1\n");
+                    return Err(EINVAL);
+                }
+                utimer::init(max_timers, max_user_timers)?
+            },
             _misc <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"utimer" }),
+            _timers <- debugfs.read_callback_file(c"timers", (), &|(), f| utimer::write_listing(f)),
+            _debugfs: debugfs,
         })
     }
 }

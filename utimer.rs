@@ -2,13 +2,18 @@
 
 //! `/dev/utimer` and the timers it creates.
 //!
-//! Behaviour follows upstream's `CONFIG_SND_UTIMER` ([`sound/core/timer.c`]), with one fix: a
-//! failed copy-back in CREATE leaves nothing behind (the fd is installed last).
+//! Behaviour follows upstream's `CONFIG_SND_UTIMER` ([`sound/core/timer.c`]), with these
+//! differences:
+//! * a failed copy-back in CREATE leaves nothing behind (the fd is installed last);
+//! * the capacity is a module parameter, and each user has a quota (`EDQUOT` beyond it);
+//! * `reserved` must be zero and the resolution within [`MIN_RESOLUTION`, `MAX_RESOLUTION`];
+//! * every live timer is listed in debugfs, and its fd's fdinfo tells its id and triggers.
 //!
 //! [`sound/core/timer.c`]: srctree/sound/core/timer.c
 
 use kernel::{
     bindings,
+    fmt,
     fs::{
         file::FileDescriptorReservation,
         File, //
@@ -18,7 +23,27 @@ use kernel::{
         MiscDeviceRegistration, //
     },
     prelude::*,
-    str::CString,
+    seq_file::SeqFile,
+    seq_print,
+    str::{
+        BStr,
+        CString, //
+    },
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+    },
+    task::{
+        Kuid,
+        Pid, //
+    },
+    time::{
+        Instant,
+        Monotonic, //
+    },
     uaccess::UserSlice, //
 };
 
@@ -33,60 +58,85 @@ use crate::{
         IOCTL_CREATE,
         IOCTL_TRIGGER, //
     },
+    ids::Ids,
 };
 
-/// How many timers may live at once, as upstream (ids 0..127).
-pub(crate) const CAPACITY: usize = 128;
+/// The smallest resolution a timer may have, in ns.
+///
+/// The ALSA core refuses to start an instance whose first tick is shorter than 100 µs
+/// (`snd_timer_start1()`), and snd-aloop starts its instance with one tick: below this no
+/// consumer can run on one tick per TRIGGER.
+pub(crate) const MIN_RESOLUTION: u64 = 100_000;
 
-const ID_WORDS: usize = CAPACITY.div_ceil(u64::BITS as usize);
+/// The largest resolution a timer may have, in ns (about 4.29 s).
+///
+/// The resolution reaches consumers through 32-bit fields: `struct snd_timer_read`'s and
+/// `struct snd_timer_tread64`'s for `/dev/snd/timer` readers, and snd-aloop compares it with the
+/// PCM's `unsigned int timer_resolution`. A larger value would be truncated or never match.
+pub(crate) const MAX_RESOLUTION: u64 = u32::MAX as u64;
 
-/// The set of timer ids in use.
-pub(crate) struct Ids {
-    used: [u64; ID_WORDS],
+/// The live timers of one user, counted against [`Registry::max_user_timers`].
+struct UserCount {
+    uid: Kuid,
+    count: u32,
 }
 
-impl Ids {
-    /// An empty set.
-    pub(crate) const fn new() -> Self {
+/// Everything the driver knows about its timers, under one lock.
+pub(crate) struct Registry {
+    /// Ids in use: those of live timers and those being tried by a CREATE.
+    ids: Ids,
+    /// Live timers per user (real uid), including timers being created.
+    users: KVec<UserCount>,
+    /// The most timers one user may hold, unless it has `CAP_SYS_RESOURCE`.
+    max_user_timers: u32,
+    /// Live timers by id, for the debugfs listing; the slots are allocated at load time.
+    timers: KVVec<Option<Arc<UserTimer>>>,
+}
+
+impl Registry {
+    const fn new() -> Self {
         Self {
-            used: [0; ID_WORDS],
-        }
-    }
-
-    /// Takes the lowest free id, `None` when all [`CAPACITY`] are taken.
-    fn take(&mut self) -> Option<u32> {
-        for (i, word) in self.used.iter_mut().enumerate() {
-            if *word != u64::MAX {
-                let bit = word.trailing_ones();
-                let id = i * u64::BITS as usize + bit as usize;
-                if id >= CAPACITY {
-                    return None;
-                }
-                *word |= 1 << bit;
-                return u32::try_from(id).ok();
-            }
-        }
-        None
-    }
-
-    /// Returns `id` to the set.
-    fn put(&mut self, id: u32) {
-        let id = id as usize;
-        if let Some(word) = self.used.get_mut(id / u64::BITS as usize) {
-            *word &= !(1 << (id % u64::BITS as usize));
+            ids: Ids::new(),
+            users: KVec::new(),
+            max_user_timers: 0,
+            timers: KVVec::new(),
         }
     }
 }
 
 kernel::sync::global_lock! {
     // SAFETY: Initialised in the module's init before `/dev/utimer` is registered.
-    unsafe(uninit) static IDS: Mutex<Ids> = Ids::new();
+    unsafe(uninit) static REGISTRY: Mutex<Registry> = Registry::new();
 }
 
+/// The driver's global state, from [`init`]; dropping it (at unload) frees what it allocated.
+///
+/// A static is never dropped: without this, each load would leak the registry's vectors.
+pub(crate) struct State(());
+
 /// Initialises the driver's global state; called once, before `/dev/utimer` exists.
-pub(crate) fn init() {
-    // SAFETY: Called once from the module's init, before any other use of `IDS`.
-    unsafe { IDS.init() };
+///
+/// `max_timers` must be at most [`crate::ids::MAX_CAPACITY`].
+pub(crate) fn init(max_timers: u32, max_user_timers: u32) -> Result<State> {
+    // SAFETY: Called once from the module's init, before any other use of `REGISTRY`.
+    unsafe { REGISTRY.init() };
+    let state = State(());
+    let mut reg = REGISTRY.lock();
+    reg.ids.set_capacity(max_timers);
+    reg.max_user_timers = max_user_timers;
+    for _ in 0..max_timers {
+        reg.timers.push(None, GFP_KERNEL)?;
+    }
+    Ok(state)
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        // No timer is left: each timer file holds a reference on the module.
+        let mut reg = REGISTRY.lock();
+        reg.timers = KVVec::new();
+        reg.users = KVec::new();
+    }
 }
 
 /// A timer id, returned to the set when dropped.
@@ -94,33 +144,122 @@ struct Id(u32);
 
 impl Id {
     fn take() -> Result<Self> {
-        IDS.lock().take().map(Id).ok_or(ENOSPC)
+        REGISTRY.lock().ids.take().map(Id).ok_or(ENOSPC)
     }
 }
 
 impl Drop for Id {
     fn drop(&mut self) {
-        IDS.lock().put(self.0);
+        REGISTRY.lock().ids.put(self.0);
     }
 }
 
-/// A timer created through `/dev/utimer`, owned by its file.
-struct UserTimer {
-    // Field order matters: the timer is unregistered before its id can be taken again.
-    timer: Timer,
-    #[expect(dead_code, reason = "held for its Drop, which frees the id")]
-    id: Id,
+/// One timer counted against a user's quota, uncounted when dropped.
+struct Charge(Kuid);
+
+impl Charge {
+    /// Counts one more timer for `uid`; `EDQUOT` if it has its quota already and may not
+    /// override it.
+    fn new(uid: Kuid) -> Result<Self> {
+        let mut reg = REGISTRY.lock();
+        let max = reg.max_user_timers;
+        match reg.users.iter_mut().find(|u| u.uid == uid) {
+            Some(user) => {
+                if user.count >= max && !alsa::capable_sys_resource() {
+                    return Err(EDQUOT);
+                }
+                user.count += 1;
+            }
+            None => {
+                reg.users.push(UserCount { uid, count: 1 }, GFP_KERNEL)?;
+            }
+        }
+        Ok(Self(uid))
+    }
 }
 
-impl FileOps for UserTimer {
+impl Drop for Charge {
+    fn drop(&mut self) {
+        let mut reg = REGISTRY.lock();
+        if let Some(i) = reg.users.iter().position(|u| u.uid == self.0) {
+            let last = match reg.users.get_mut(i) {
+                Some(user) => {
+                    user.count = user.count.saturating_sub(1);
+                    user.count == 0
+                }
+                None => false,
+            };
+            if last {
+                let _ = reg.users.remove(i);
+            }
+        }
+    }
+}
+
+/// A timer created through `/dev/utimer`.
+pub(crate) struct UserTimer {
+    // Field order matters: the timer is unregistered before its id can be taken again.
+    timer: Timer,
+    id: Id,
+    charge: Charge,
+    resolution: u64,
+    creator_pid: Pid,
+    creator_comm: [u8; 16],
+    created: Instant<Monotonic>,
+    triggers: Atomic<u64>,
+}
+
+impl UserTimer {
+    fn comm(&self) -> &BStr {
+        BStr::from_bytes(self.creator_comm.split(|&c| c == 0).next().unwrap_or(&[]))
+    }
+
+    /// One line of the debugfs listing; see [`write_listing`].
+    fn write_line(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_fmt(fmt!(
+            "{} {} {} {} {} {} {} {}\n",
+            self.id.0,
+            self.charge.0.into_uid_in_current_ns(),
+            self.creator_pid,
+            self.resolution,
+            self.triggers.load(Relaxed),
+            self.timer.instances(),
+            self.created.elapsed().as_millis(),
+            self.comm(),
+        ))
+    }
+}
+
+/// The private data of a timer's fd. While it lives, the timer is listed in the registry.
+struct TimerFile(Arc<UserTimer>);
+
+impl Drop for TimerFile {
+    fn drop(&mut self) {
+        let id = self.0.id.0 as usize;
+        // Taken out under the lock, dropped after it: never the last reference, `self.0` is.
+        let listed = REGISTRY.lock().timers.get_mut(id).and_then(Option::take);
+        drop(listed);
+    }
+}
+
+impl FileOps for TimerFile {
     fn ioctl(&self, cmd: u32, _arg: usize) -> Result<isize> {
         match cmd {
             IOCTL_TRIGGER => {
-                self.timer.interrupt();
+                self.0.triggers.fetch_add(1, Relaxed);
+                self.0.timer.interrupt();
                 Ok(0)
             }
             _ => Err(ENOTTY),
         }
+    }
+
+    fn show_fdinfo(&self, m: &SeqFile) {
+        let t = &self.0;
+        seq_print!(m, "utimer-id:\t{}\n", t.id.0);
+        seq_print!(m, "utimer-resolution:\t{}\n", t.resolution);
+        seq_print!(m, "utimer-triggers:\t{}\n", t.triggers.load(Relaxed));
+        seq_print!(m, "utimer-instances:\t{}\n", t.timer.instances());
     }
 }
 
@@ -143,6 +282,18 @@ fn register_lowest_free(resolution: u64) -> Result<(Id, CString, Timer)> {
     }
 }
 
+/// Checks CREATE's argument: `EINVAL` for reserved bytes that are not zero or a resolution out of
+/// [`MIN_RESOLUTION`, `MAX_RESOLUTION`].
+fn validate(info: &TimerUinfo) -> Result {
+    if info.reserved.iter().any(|&b| b != 0) {
+        return Err(EINVAL);
+    }
+    if !(MIN_RESOLUTION..=MAX_RESOLUTION).contains(&info.resolution) {
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
 /// `SNDRV_TIMER_IOCTL_CREATE`: makes a timer and returns its id and a new fd that owns it.
 ///
 /// Everything that can fail happens before the fd is installed, so a failure, the copy back to
@@ -151,21 +302,67 @@ fn create(arg: usize) -> Result<isize> {
     let (mut reader, mut writer) =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<TimerUinfo>()).reader_writer();
     let mut info: TimerUinfo = reader.read()?;
-    if info.resolution == 0 {
-        return Err(EINVAL);
-    }
+    validate(&info)?;
 
+    let task = current!();
+    let charge = Charge::new(task.uid())?;
     let fd = FileDescriptorReservation::get_unused_fd_flags(bindings::O_CLOEXEC)?;
     let (id, name, timer) = register_lowest_free(info.resolution)?;
     info.id = id.0;
     info.fd = fd.reserved_fd().try_into()?;
-    let file = alsa::new_file(&name, KBox::new(UserTimer { timer, id }, GFP_KERNEL)?)?;
+    let slot = id.0 as usize;
+    let user_timer = Arc::new(
+        UserTimer {
+            timer,
+            id,
+            charge,
+            resolution: info.resolution,
+            creator_pid: task.tgid(),
+            creator_comm: alsa::current_comm(),
+            created: Instant::now(),
+            triggers: Atomic::new(0),
+        },
+        GFP_KERNEL,
+    )?;
+    let file = alsa::new_file(&name, KBox::new(TimerFile(user_timer.clone()), GFP_KERNEL)?)?;
 
     // On failure `file` is dropped here, and its release frees the timer and the id before this
     // task returns to userspace.
     writer.write(&info)?;
+    if let Some(listed) = REGISTRY.lock().timers.get_mut(slot) {
+        *listed = Some(user_timer);
+    }
     fd.fd_install(file);
     Ok(0)
+}
+
+/// The debugfs listing of every live timer, one line each, after a header:
+///
+/// ```text
+/// # max_timers 128 max_user_timers 32 live 1
+/// # id uid pid resolution_ns triggers instances age_ms comm
+/// 0 1000 4242 10000000 5 1 1234 netaudio
+/// ```
+///
+/// `comm` is last because it may contain spaces.
+pub(crate) fn write_listing(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let reg = REGISTRY.lock();
+    let live = reg.timers.iter().flatten().count();
+    writeln!(
+        f,
+        "# max_timers {} max_user_timers {} live {}",
+        reg.timers.len(),
+        reg.max_user_timers,
+        live
+    )?;
+    writeln!(
+        f,
+        "# id uid pid resolution_ns triggers instances age_ms comm"
+    )?;
+    for timer in reg.timers.iter().flatten() {
+        timer.write_line(f)?;
+    }
+    Ok(())
 }
 
 /// An open `/dev/utimer`.

@@ -9,6 +9,11 @@
  *   - the captured samples equal the played ones, bit for bit.
  * Own TAP output; the VM runner counts the ok / not ok lines.
  *
+ * `aloop_test --sweep` checks utimer_resolution() against what snd-aloop accepts for every common
+ * rate (8 kHz to 192 kHz, the 44.1 kHz family included) and period (32 to 8192 frames, and 10 ms):
+ * a few triggers each, one period per trigger, bit-exact, no xrun.  It also shows that the
+ * formula in upstream's documentation (1e9 / rate * period) is refused by aloop at 48 kHz / 480.
+ *
  * `aloop_test --demo FILE.wav` is `make demo`: one second of a 440/660 Hz tone at 48 kHz,
  * period 480, one trigger per period, the capture saved as a WAV file.
  *
@@ -24,15 +29,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <unistd.h>
 #include <alsa/asoundlib.h>
 
 #include "../uapi/rust_utimer.h"
 
 #define CHANNELS 2
-#define PERIODS 64		/* buffer: covers the test's pauses without EIO */
-#define PREFILL 32		/* periods written ahead of the triggers */
-
+static int periods = 64;	/* buffer: covers the test's pauses without EIO */
+static int prefill = 32;	/* periods written ahead of the triggers */
+static int idle_ms = 150;	/* how long "nothing moves" is watched */
 static int triggers = 20;
 static const char *demo_wav;	/* --demo: tone instead of the test pattern, capture saved */
 
@@ -78,7 +84,7 @@ static void fill(short *buf, unsigned long first, unsigned long frames)
 
 static int set_params(snd_pcm_t *pcm, const struct stream_cfg *cfg)
 {
-	snd_pcm_uframes_t period = cfg->period, buffer = (snd_pcm_uframes_t)cfg->period * PERIODS;
+	snd_pcm_uframes_t period = cfg->period, buffer = (snd_pcm_uframes_t)cfg->period * periods;
 	snd_pcm_hw_params_t *hw;
 	snd_pcm_sw_params_t *sw;
 	snd_pcm_uframes_t boundary;
@@ -156,16 +162,58 @@ static int point_aloop_at(unsigned int id)
 
 #define CHECK(cond, ...) do { if (!(cond)) { diag(__VA_ARGS__); goto out; } } while (0)
 
+static int upstream_dev(void)
+{
+	const char *dev = getenv("UTIMER_DEV");
+
+	return dev && !strcmp(dev, "/dev/snd/timer");
+}
+
+/* rust_utimer's reference count in /sys/module; -1 where it has none (upstream's are built in). */
+static int module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/rust_utimer/refcnt", "r");
+	int n = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/* How many times the kernel log has `want` (klogctl; the tests run as root). */
+static int klog_count(const char *want)
+{
+	static char buf[1 << 20];
+	int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, sizeof(buf) - 1), count = 0;
+
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	for (char *p = buf; (p = strstr(p, want)); p++)
+		count++;
+	return count;
+}
+
+static int quiet;		/* --sweep: one line per rate rather than per stream */
+static __u64 forced_res;	/* a resolution other than utimer_resolution()'s */
+
+/*
+ * Stream at cfg through snd-aloop on a new utimer; n > 0 prints the TAP line "ok n ...", n == 0
+ * only returns whether it worked.
+ */
 static int run(int ctl, const struct stream_cfg *cfg, int n)
 {
 	unsigned long written = 0, read_frames = 0, mismatches = 0, moved_total = 0;
-	__u64 res = utimer_resolution(cfg->rate, cfg->period);
+	__u64 res = forced_res ? forced_res : utimer_resolution(cfg->rate, cfg->period);
 	snd_pcm_t *play = NULL, *cap = NULL;
 	struct utimer_uinfo u = { .resolution = res };
 	short *pbuf = NULL, *cbuf = NULL, *want = NULL;
 	FILE *wav = NULL;
 	size_t bytes = (size_t)cfg->period * CHANNELS * sizeof(short);
-	int ok = 0, err, t;
+	int ok = 0, err, t, fd_refs = -1, aloop_refs = -1;
 	long avail;
 
 	u.fd = -1;
@@ -179,8 +227,10 @@ static int run(int ctl, const struct stream_cfg *cfg, int n)
 		wav_header(wav, cfg->rate, 0);
 	}
 	CHECK(ioctl(ctl, UTIMER_IOCTL_CREATE, &u) == 0, "CREATE: %s", strerror(errno));
-	diag("rate %u period %u: timer %u, resolution %llu ns", cfg->rate, cfg->period, u.id,
-	     (unsigned long long)res);
+	if (!quiet)
+		diag("rate %u period %u: timer %u, resolution %llu ns", cfg->rate, cfg->period, u.id,
+		     (unsigned long long)res);
+	fd_refs = module_refcnt();
 	CHECK(point_aloop_at(u.id) == 0, "cannot point snd-aloop at timer %u", u.id);
 
 	err = snd_pcm_open(&play, "hw:Loopback,0,0", SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
@@ -190,7 +240,9 @@ static int run(int ctl, const struct stream_cfg *cfg, int n)
 	CHECK((err = set_params(play, cfg)) == 0, "playback params: %s", snd_strerror(err));
 	CHECK((err = set_params(cap, cfg)) == 0, "capture params: %s", snd_strerror(err));
 
-	for (t = 0; t < PREFILL; t++) {
+	if (!upstream_dev())
+		aloop_refs = module_refcnt();
+	for (t = 0; t < prefill; t++) {
 		fill(pbuf, written, cfg->period);
 		err = snd_pcm_writei(play, pbuf, cfg->period);
 		CHECK(err == (int)cfg->period, "prefill: %s", snd_strerror(err));
@@ -199,8 +251,13 @@ static int run(int ctl, const struct stream_cfg *cfg, int n)
 	CHECK((err = snd_pcm_start(cap)) == 0, "start capture: %s", snd_strerror(err));
 	CHECK((err = snd_pcm_start(play)) == 0, "start playback: %s", snd_strerror(err));
 
+	/* The cable holds the timer open, and so our module: one reference more than the fd's. */
+	if (!upstream_dev())
+		CHECK(aloop_refs == fd_refs + 1, "rust_utimer refcnt %d with aloop on the timer, %d without",
+		      aloop_refs, fd_refs);
+
 	/* No trigger, no data. */
-	avail = captured(cap, 150);
+	avail = captured(cap, idle_ms);
 	CHECK(avail == 0, "%ld frames moved without a trigger", avail);
 
 	for (t = 0; t < triggers; t++) {
@@ -223,15 +280,16 @@ static int run(int ctl, const struct stream_cfg *cfg, int n)
 		CHECK(err == (int)cfg->period, "write: %s", snd_strerror(err));
 		written += cfg->period;
 	}
-	avail = captured(cap, 150);
+	avail = captured(cap, idle_ms);
 	CHECK(avail == 0, "%ld frames moved after the last trigger", avail);
 	CHECK(snd_pcm_state(cap) == SND_PCM_STATE_RUNNING, "capture state %s",
 	      snd_pcm_state_name(snd_pcm_state(cap)));
 	CHECK(mismatches == 0, "%lu of %d periods differ from what was played", mismatches,
 	      triggers);
-	diag("%d triggers moved %lu frames (%lu bytes), %.2f periods per trigger, bit-exact: yes",
-	     triggers, moved_total, moved_total * CHANNELS * sizeof(short),
-	     (double)moved_total / cfg->period / triggers);
+	if (!quiet)
+		diag("%d triggers moved %lu frames (%lu bytes), %.2f periods per trigger, bit-exact: yes",
+		     triggers, moved_total, moved_total * CHANNELS * sizeof(short),
+		     (double)moved_total / cfg->period / triggers);
 	ok = 1;
 out:
 	if (wav) {
@@ -248,25 +306,95 @@ out:
 	free(pbuf);
 	free(cbuf);
 	free(want);
-	printf("%sok %d aloop_%u_hz_period_%u_moves_one_period_per_trigger_bit_exact\n",
-	       ok ? "" : "not ", n, cfg->rate, cfg->period);
+	if (n) {
+		printf("%sok %d aloop_%u_hz_period_%u_moves_one_period_per_trigger_bit_exact\n",
+		       ok ? "" : "not ", n, cfg->rate, cfg->period);
+		if (!ok)
+			failures++;
+	} else if (!ok) {
+		diag("rate %u period %u: resolution %llu ns refused or stalled", cfg->rate,
+		     cfg->period, (unsigned long long)res);
+	}
+	return ok;
+}
+
+static const unsigned int sweep_rates[] = {
+	8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 176400, 192000,
+};
+
+/*
+ * Every period of 32 to 8192 frames (powers of two) and of 10 ms at `rate`, on the resolution
+ * utimer_resolution() gives.  One TAP line for the rate.
+ */
+static void sweep_rate(int ctl, unsigned int rate, int n)
+{
+	unsigned int bad = 0, streams = 0, inexact = 0, docwrong = 0;
+	struct stream_cfg cfg = { .rate = rate };
+
+	/* 32, 64, ..., 8192 frames, then 10 ms. */
+	for (unsigned int p = 32; p <= 16384; p *= 2) {
+		cfg.period = p <= 8192 ? p : rate / 100;
+		streams++;
+		if (1000000000ULL * cfg.period % rate)
+			inexact++;
+		if (1000000000ULL / rate * cfg.period != utimer_resolution(rate, cfg.period))
+			docwrong++;
+		if (!run(ctl, &cfg, 0))
+			bad++;
+	}
+	diag("%u Hz: %u of %u streams ran (%u periods with no integer ns duration; upstream's doc "
+	     "formula wrong for %u)", rate, streams - bad, streams, inexact, docwrong);
+	printf("%sok %d aloop_exact_resolution_at_%u_hz_periods_32_to_8192_and_10ms\n",
+	       bad ? "not " : "", n, rate);
+	if (bad)
+		failures++;
+}
+
+/*
+ * The formula of upstream's Documentation/sound/utimers.rst, 1e9 / rate * period, gives
+ * 9999840 ns for 48 kHz / 480 frames; the kernel's period is 10000000 ns, and aloop refuses
+ * the timer at the first tick: an error in the log, the streams in XRUN, nothing moved.
+ */
+static void doc_formula_refused(int ctl, int n)
+{
+	const struct stream_cfg cfg = { 48000, 480 };
+	const char *msg = "not corresponding to timer resolution (9999840 nsec";
+	int before = klog_count(msg), ok;
+
+	forced_res = 1000000000ULL / cfg.rate * cfg.period;
+	triggers = 1;
+	ok = !run(ctl, &cfg, 0);
+	forced_res = 0;
+	if (ok && klog_count(msg) != before + 1) {
+		diag("no \"%s\" in the kernel log", msg);
+		ok = 0;
+	}
+	printf("%sok %d aloop_refuses_upstream_doc_formula_9999840_ns_at_48000_hz_period_480\n",
+	       ok ? "" : "not ", n);
 	if (!ok)
 		failures++;
-	return ok;
 }
 
 int main(int argc, char **argv)
 {
 	const char *dev = getenv("UTIMER_DEV") ? getenv("UTIMER_DEV") : UTIMER_DEVICE;
-	size_t n = sizeof(cfgs) / sizeof(cfgs[0]);
-	int ctl;
+	size_t n = sizeof(cfgs) / sizeof(cfgs[0]), nrates = sizeof(sweep_rates) / sizeof(sweep_rates[0]);
+	int ctl, sweep = 0;
 
 	if (argc == 3 && !strcmp(argv[1], "--demo")) {
 		demo_wav = argv[2];
 		triggers = 100;
 		n = 1;
+	} else if (argc == 2 && !strcmp(argv[1], "--sweep")) {
+		sweep = 1;
+		quiet = 1;
+		triggers = 3;
+		periods = 8;
+		prefill = 4;
+		idle_ms = 10;
+		n = nrates + 1;
 	} else if (argc != 1) {
-		fprintf(stderr, "usage: %s [--demo FILE.wav]\n", argv[0]);
+		fprintf(stderr, "usage: %s [--demo FILE.wav | --sweep]\n", argv[0]);
 		return 2;
 	}
 
@@ -276,8 +404,14 @@ int main(int argc, char **argv)
 		printf("Bail out! open %s: %s\n", dev, strerror(errno));
 		return 1;
 	}
-	for (size_t i = 0; i < n; i++)
-		run(ctl, &cfgs[i], (int)i + 1);
+	if (sweep) {
+		for (size_t i = 0; i < nrates; i++)
+			sweep_rate(ctl, sweep_rates[i], (int)i + 1);
+		doc_formula_refused(ctl, (int)nrates + 1);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			run(ctl, &cfgs[i], (int)i + 1);
+	}
 	close(ctl);
 	printf("# Totals: pass:%zu fail:%d\n", n - failures, failures);
 	return failures ? 1 : 0;

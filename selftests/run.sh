@@ -46,6 +46,10 @@ suite() { # IMPL DEVICE
 	echo "# RUN aloop_test@$1"
 	run "$1" "$bin/aloop_test"
 	log_after "aloop_test@$1"
+	echo "# RUN aloop_test --sweep@$1"
+	run "$1" "$bin/aloop_test" --sweep
+	# aloop's own report of the refused resolution is expected there, and is no kernel problem.
+	log_after "aloop_test_sweep@$1"
 	rmmod snd-aloop 2>/dev/null
 }
 
@@ -64,6 +68,15 @@ export UTIMER_KO="$ko"
 if insmod "$ko"; then
 	echo "ok load_rust_utimer"
 	suite rust_utimer /dev/utimer
+	# 32-bit tasks: the same ABI and behaviour tests, built for i386, through compat_ioctl.
+	if config CONFIG_IA32_EMULATION | grep -q '=y'; then
+		echo "# RUN i386 tests@rust_utimer_i386"
+		run rust_utimer_i386 "$bin/abi_test32"
+		run rust_utimer_i386 "$bin/utimer_test32"
+		log_after "utimer_test32@rust_utimer_i386"
+	else
+		echo "ok 1 i386_tests@rust_utimer_i386 # SKIP no CONFIG_IA32_EMULATION"
+	fi
 	# Everything is closed: the module must unload.
 	if rmmod rust_utimer; then
 		echo "ok unload_rust_utimer_after_tests"

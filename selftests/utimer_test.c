@@ -16,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +29,7 @@
 #include "kselftest_harness.h"
 
 #define RES_10MS 10000000ULL
+#define LISTING "/sys/kernel/debug/rust_utimer/timers"
 
 static const char *utimer_dev(void)
 {
@@ -119,6 +123,26 @@ static int reader_open(unsigned int id, unsigned long *resolution)
 	return fd;
 }
 
+/* The resolution /dev/snd/timer's INFO reports for (GLOBAL, 4, id); 0 on error. */
+static unsigned long timer_info_resolution(unsigned int id)
+{
+	struct snd_timer_select sel = { 0 };
+	struct snd_timer_info info = { 0 };
+	int fd = open("/dev/snd/timer", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	sel.id.dev_class = SNDRV_TIMER_CLASS_GLOBAL;
+	sel.id.dev_sclass = SNDRV_TIMER_SCLASS_NONE;
+	sel.id.card = -1;
+	sel.id.device = UTIMER_GLOBAL_DEVICE;
+	sel.id.subdevice = id;
+	if (ioctl(fd, SNDRV_TIMER_IOCTL_SELECT, &sel) < 0 || ioctl(fd, SNDRV_TIMER_IOCTL_INFO, &info) < 0)
+		info.resolution = 0;
+	close(fd);
+	return info.resolution;
+}
+
 /*
  * Sum the ticks of every record the reader has, waiting up to timeout_ms for the first one.
  * Consecutive records of one resolution are merged by the core, so ticks are summed.
@@ -183,7 +207,7 @@ TEST(create_rejects_null_and_unmapped_pointers)
 	int ctl = open_ctl(), fds;
 
 	ASSERT_LE(0, ctl);
-	ASSERT_NE(MAP_FAILED, unmapped);
+	ASSERT_TRUE(unmapped != MAP_FAILED);
 	fds = count_fds();
 	EXPECT_EQ(-1, ioctl(ctl, UTIMER_IOCTL_CREATE, NULL));
 	EXPECT_EQ(EFAULT, errno);
@@ -209,7 +233,7 @@ TEST(create_with_readonly_argument_returns_efault)
 	int ctl = open_ctl(), fds;
 
 	ASSERT_LE(0, ctl);
-	ASSERT_NE(MAP_FAILED, ro);
+	ASSERT_TRUE(ro != MAP_FAILED);
 	ro->resolution = res;
 	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
 	fds = count_fds();
@@ -429,47 +453,6 @@ TEST(close_while_a_reader_is_attached_is_safe)
 	close(ctl);
 }
 
-static int unload(void)
-{
-	return syscall(SYS_delete_module, "rust_utimer", O_NONBLOCK) ? -errno : 0;
-}
-
-static int load(const char *ko)
-{
-	int fd = open(ko, O_RDONLY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-TEST(unload_refused_while_a_timer_fd_is_open)
-{
-	const char *ko = getenv("UTIMER_KO");
-	struct utimer_uinfo u;
-	int ctl, err;
-
-	if (upstream())
-		SKIP(return, "upstream's utimers are built into the kernel");
-	if (!ko)
-		SKIP(return, "UTIMER_KO not set");
-	ctl = open_ctl();
-	ASSERT_LE(0, ctl);
-	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
-	close(ctl);
-	/* Only the timer fd pins the module now. */
-	err = unload();
-	EXPECT_TRUE(err == -EWOULDBLOCK || err == -EBUSY) TH_LOG("delete_module: %s", strerror(-err));
-	EXPECT_EQ(0, ioctl(u.fd, UTIMER_IOCTL_TRIGGER));
-	close(u.fd);
-	EXPECT_EQ(0, unload());
-	EXPECT_EQ(-1, access(utimer_dev(), F_OK));
-	ASSERT_EQ(0, load(ko));
-	ASSERT_EQ(0, access(utimer_dev(), F_OK)) TH_LOG("%s is back", utimer_dev());
-}
-
 /*
  * With the kernel's own CONFIG_SND_UTIMER in the same kernel, both number their timers in the
  * same (GLOBAL, 4, subdevice) space: ours must skip the subdevices upstream holds.
@@ -506,6 +489,462 @@ TEST(coexists_with_upstream_utimers)
 	close(r.fd);
 	close(ctl);
 	close(snd);
+}
+
+/*
+ * Strict validation (ours): reserved bytes must be zero, so that they can carry flags later.
+ * Upstream ignores them.
+ */
+TEST(create_rejects_nonzero_reserved_bytes)
+{
+	struct utimer_uinfo u;
+	int ctl = open_ctl(), fds, i;
+
+	ASSERT_LE(0, ctl);
+	fds = count_fds();
+	for (i = 0; i < 16; i += 5) {
+		memset(&u, 0, sizeof(u));
+		u.resolution = RES_10MS;
+		u.fd = -77;
+		u.id = 777;
+		u.reserved[i] = 0x80;
+		if (upstream()) {
+			TH_LOG("upstream, as documented: reserved[%d] is ignored", i);
+			ASSERT_EQ(0, ioctl(ctl, UTIMER_IOCTL_CREATE, &u));
+			close(u.fd);
+			continue;
+		}
+		EXPECT_EQ(-1, ioctl(ctl, UTIMER_IOCTL_CREATE, &u)) TH_LOG("reserved[%d]", i);
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(-77, u.fd);
+		EXPECT_EQ(777u, u.id);
+	}
+	EXPECT_EQ(fds, count_fds());
+	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
+	EXPECT_EQ(0u, u.id);
+	close(u.fd);
+	close(ctl);
+}
+
+/*
+ * Strict validation (ours): the resolution must be one the ALSA core can run one tick per
+ * TRIGGER at: at least 100 us (snd_timer_start refuses shorter ticks) and at most UINT32_MAX ns
+ * (the 32-bit resolution fields of snd_timer_read and of aloop's PCM runtime).
+ * Upstream accepts any non-zero value.
+ */
+TEST(create_rejects_resolution_out_of_range)
+{
+	static const __u64 bad[] = { 1, 99999, 0x100000000ULL, ~0ULL };
+	static const __u64 good[] = { 100000, 166666, 0xffffffffULL };
+	struct utimer_uinfo u;
+	int ctl = open_ctl(), fds;
+	unsigned int i;
+
+	ASSERT_LE(0, ctl);
+	fds = count_fds();
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret = create(ctl, bad[i], &u);
+
+		if (upstream()) {
+			EXPECT_EQ(0, ret) TH_LOG("upstream accepts %llu", (unsigned long long)bad[i]);
+			if (!ret)
+				close(u.fd);
+		} else {
+			EXPECT_EQ(-EINVAL, ret) TH_LOG("resolution %llu", (unsigned long long)bad[i]);
+		}
+	}
+	EXPECT_EQ(fds, count_fds());
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ASSERT_EQ(0, create(ctl, good[i], &u)) TH_LOG("resolution %llu", (unsigned long long)good[i]);
+		EXPECT_EQ(0u, u.id);
+		EXPECT_EQ(good[i], timer_info_resolution(u.id));
+		close(u.fd);
+	}
+	close(ctl);
+}
+
+static int unload(void)
+{
+	return syscall(SYS_delete_module, "rust_utimer", O_NONBLOCK) ? -errno : 0;
+}
+
+static int load(const char *ko, const char *params)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* Whether the kernel log holds `want` (klogctl: the tests run as root). */
+static int klog_has(const char *want)
+{
+	static char buf[1 << 20];
+	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+
+	if (n <= 0 || n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, n);
+	if (n < 0)
+		return 0;
+	buf[n] = 0;
+	return strstr(buf, want) != NULL;
+}
+
+/* Reload the module with `params`; skips the test where that cannot be done. */
+#define RELOAD_OR_SKIP(params) do {						\
+	const char *ko_ = getenv("UTIMER_KO");					\
+	if (upstream())								\
+		SKIP(return, "upstream's utimers are built into the kernel");	\
+	if (!ko_)								\
+		SKIP(return, "UTIMER_KO not set");				\
+	ASSERT_EQ(0, unload()) TH_LOG("rmmod: is a timer still open?");	\
+	ASSERT_EQ(0, load(ko_, params)) TH_LOG("insmod %s", params);		\
+} while (0)
+
+static void reload_defaults(struct __test_metadata *_metadata)
+{
+	const char *ko = getenv("UTIMER_KO");
+
+	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, load(ko, ""));
+}
+
+TEST(unload_refused_while_a_timer_fd_is_open)
+{
+	const char *ko = getenv("UTIMER_KO");
+	struct utimer_uinfo u;
+	int ctl, err;
+
+	if (upstream())
+		SKIP(return, "upstream's utimers are built into the kernel");
+	if (!ko)
+		SKIP(return, "UTIMER_KO not set");
+	ctl = open_ctl();
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
+	close(ctl);
+	/* Only the timer fd pins the module now. */
+	err = unload();
+	EXPECT_TRUE(err == -EWOULDBLOCK || err == -EBUSY) TH_LOG("delete_module: %s", strerror(-err));
+	EXPECT_EQ(0, ioctl(u.fd, UTIMER_IOCTL_TRIGGER));
+	close(u.fd);
+	EXPECT_EQ(0, unload());
+	EXPECT_EQ(-1, access(utimer_dev(), F_OK));
+	ASSERT_EQ(0, load(ko, ""));
+	ASSERT_EQ(0, access(utimer_dev(), F_OK)) TH_LOG("%s is back", utimer_dev());
+}
+
+/* The module's reference count, as /sys/module shows it; -1 if unreadable. */
+static int module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/rust_utimer/refcnt", "r");
+	int n = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/*
+ * A consumer that has one of our timers open (a /dev/snd/timer instance here, an aloop cable in
+ * aloop_test) holds a reference on the module: the ALSA core pins timer->module.  So even once
+ * the timer fd is closed the module stays until the consumer lets go.
+ */
+TEST(consumer_of_a_timer_pins_the_module)
+{
+	struct utimer_uinfo u;
+	int ctl, rd, base;
+
+	if (upstream())
+		SKIP(return, "upstream's utimers are built into the kernel");
+	ctl = open_ctl();
+	ASSERT_LE(0, ctl);
+	base = module_refcnt();
+	ASSERT_LE(0, base);
+	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
+	EXPECT_EQ(base + 1, module_refcnt()) TH_LOG("the timer fd");
+	rd = reader_open(u.id, NULL);
+	ASSERT_LE(0, rd);
+	EXPECT_EQ(base + 2, module_refcnt()) TH_LOG("the timer fd and one instance");
+	close(u.fd);
+	EXPECT_EQ(base, module_refcnt()) TH_LOG("the timer is gone: its instance let go");
+	close(rd);
+	EXPECT_EQ(base, module_refcnt());
+	close(ctl);
+}
+
+TEST(bad_module_parameters_are_refused_at_load)
+{
+	static const struct { const char *params, *msg; } bad[] = {
+		{ "max_timers=0", "max_timers=0 is out of range" },
+		{ "max_timers=4097", "max_timers=4097 is out of range" },
+		{ "max_timers=-1", NULL },
+		{ "max_timers=lots", NULL },
+		{ "max_user_timers=0", "max_user_timers=0 is out of range" },
+	};
+	const char *ko = getenv("UTIMER_KO");
+	unsigned int i;
+
+	RELOAD_OR_SKIP("");
+	ASSERT_EQ(0, unload());
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-EINVAL, load(ko, bad[i].params)) TH_LOG("insmod %s", bad[i].params);
+		EXPECT_EQ(-1, access(utimer_dev(), F_OK));
+		if (bad[i].msg)
+			EXPECT_TRUE(klog_has(bad[i].msg)) TH_LOG("no \"%s\" in the log", bad[i].msg);
+	}
+	ASSERT_EQ(0, load(ko, ""));
+}
+
+TEST(capacity_follows_max_timers_up_to_4096)
+{
+	static struct utimer_uinfo u[4097];
+	struct rlimit nofile = { 8192, 8192 };
+	struct timespec t0, t1, t2;
+	int ctl, i, n;
+
+	RELOAD_OR_SKIP("max_timers=4096 max_user_timers=4096");
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &nofile));
+	ctl = open_ctl();
+	ASSERT_LE(0, ctl);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 4096; i++) {
+		ASSERT_EQ(0, create(ctl, RES_10MS, &u[i])) TH_LOG("timer %d", i);
+		ASSERT_EQ((unsigned int)i, u[i].id);
+		if (i == 0)
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	TH_LOG("4096 CREATEs in %.1f ms",
+	       (t2.tv_sec - t0.tv_sec) * 1e3 + (t2.tv_nsec - t0.tv_nsec) / 1e6);
+	EXPECT_EQ(-ENOSPC, create(ctl, RES_10MS, &u[4096]));
+	/* Lowest free first, across words of the id map. */
+	close(u[4000].fd);
+	close(u[17].fd);
+	close(u[64].fd);
+	for (n = 0; n < 3; n++) {
+		static const unsigned int want[] = { 17, 64, 4000 };
+		struct utimer_uinfo v;
+
+		ASSERT_EQ(0, create(ctl, RES_10MS, &v));
+		EXPECT_EQ(want[n], v.id);
+		u[want[n]] = v;
+	}
+	EXPECT_EQ(-ENOSPC, create(ctl, RES_10MS, &u[4096]));
+	/* The last id still ticks. */
+	i = reader_open(4095, NULL);
+	ASSERT_LE(0, i);
+	ASSERT_EQ(0, ioctl(u[4095].fd, UTIMER_IOCTL_TRIGGER));
+	EXPECT_EQ(1, reader_ticks(i, 1000, NULL));
+	close(i);
+	for (i = 0; i < 4096; i++)
+		close(u[i].fd);
+	close(ctl);
+
+	/* A smaller capacity. */
+	RELOAD_OR_SKIP("max_timers=3");
+	ctl = open_ctl();
+	ASSERT_LE(0, ctl);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, create(ctl, RES_10MS, &u[i]));
+	EXPECT_EQ(-ENOSPC, create(ctl, RES_10MS, &u[3]));
+	for (i = 0; i < 3; i++)
+		close(u[i].fd);
+	close(ctl);
+	reload_defaults(_metadata);
+}
+
+/* Become `uid` (real and effective) keeping saved uid 0, so that root can be had back. */
+static int become(uid_t uid)
+{
+	if (setresuid(-1, 0, -1))
+		return -1;
+	return setresuid(uid, uid, 0);
+}
+
+/*
+ * Per-user quota (ours): max_user_timers (default 32) timers per real uid, EDQUOT beyond; the
+ * ids stay free for the others.  CAP_SYS_RESOURCE (root here) is not limited.
+ * Upstream has no quota: one user can take all 128 ids.
+ */
+TEST(per_user_quota_stops_one_user_not_the_others)
+{
+	struct utimer_uinfo a[33], b, r;
+	int ctl = open_ctl(), i, fds, quota = 32;
+
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(0, become(1000));
+	for (i = 0; i < quota; i++)
+		ASSERT_EQ(0, create(ctl, RES_10MS, &a[i])) TH_LOG("uid 1000, timer %d", i);
+	fds = count_fds();
+	if (upstream()) {
+		TH_LOG("upstream, as documented: no per-user limit");
+		ASSERT_EQ(0, create(ctl, RES_10MS, &a[quota]));
+		close(a[quota].fd);
+	} else {
+		EXPECT_EQ(-EDQUOT, create(ctl, RES_10MS, &a[quota]));
+		EXPECT_EQ(fds, count_fds());
+	}
+	/* Another user still gets the next id. */
+	ASSERT_EQ(0, become(1001));
+	ASSERT_EQ(0, create(ctl, RES_10MS, &b)) TH_LOG("uid 1001 beside uid 1000's %d", quota);
+	EXPECT_EQ((unsigned int)quota, b.id);
+	/* Closing one gives uid 1000 its place back. */
+	ASSERT_EQ(0, become(1000));
+	close(a[5].fd);
+	ASSERT_EQ(0, create(ctl, RES_10MS, &a[5]));
+	EXPECT_EQ(5u, a[5].id);
+	if (!upstream())
+		EXPECT_EQ(-EDQUOT, create(ctl, RES_10MS, &a[quota]));
+	/* Root, with CAP_SYS_RESOURCE, is not limited. */
+	ASSERT_EQ(0, setresuid(0, 0, 0));
+	for (i = 0; i < quota + 1; i++) {
+		ASSERT_EQ(0, create(ctl, RES_10MS, &r)) TH_LOG("root, timer %d", i);
+		close(r.fd);
+	}
+	for (i = 0; i < quota; i++)
+		close(a[i].fd);
+	close(b.fd);
+	close(ctl);
+}
+
+TEST(per_user_quota_follows_max_user_timers)
+{
+	struct utimer_uinfo a[3];
+	int ctl, i;
+
+	RELOAD_OR_SKIP("max_user_timers=2");
+	ctl = open_ctl();
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(0, become(1000));
+	ASSERT_EQ(0, create(ctl, RES_10MS, &a[0]));
+	ASSERT_EQ(0, create(ctl, RES_10MS, &a[1]));
+	EXPECT_EQ(-EDQUOT, create(ctl, RES_10MS, &a[2]));
+	ASSERT_EQ(0, setresuid(0, 0, 0));
+	for (i = 0; i < 2; i++)
+		close(a[i].fd);
+	close(ctl);
+	reload_defaults(_metadata);
+}
+
+/* The debugfs listing's line for timer `id`, or "" if it has none. */
+static int listing_line(unsigned int id, char *line, size_t size)
+{
+	char want[16];
+	FILE *f = fopen(LISTING, "r");
+
+	line[0] = 0;
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "%u ", id);
+	while (fgets(line, size, f))
+		if (!strncmp(line, want, strlen(want))) {
+			fclose(f);
+			return 0;
+		}
+	fclose(f);
+	line[0] = 0;
+	return 0;
+}
+
+/* Observability (ours): a debugfs file lists every live timer.  Upstream has no such file. */
+TEST(debugfs_lists_every_live_timer)
+{
+	char line[256], head[256], comm[64];
+	unsigned int id, uid, inst;
+	unsigned long long res, trig, age;
+	struct utimer_uinfo a, b;
+	int ctl, rd, pid, i;
+	FILE *f;
+
+	if (upstream())
+		SKIP(return, "upstream has no listing");
+	if (access(LISTING, R_OK))
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	ctl = open_ctl();
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(0, create(ctl, RES_10MS, &a));
+	ASSERT_EQ(0, create(ctl, 12345678, &b));
+	rd = reader_open(b.id, NULL);
+	ASSERT_LE(0, rd);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, ioctl(b.fd, UTIMER_IOCTL_TRIGGER));
+	f = fopen(LISTING, "r");
+	ASSERT_TRUE(f != NULL) TH_LOG("%s: %s", LISTING, strerror(errno));
+	ASSERT_TRUE(fgets(head, sizeof(head), f) != NULL);
+	fclose(f);
+	EXPECT_TRUE(strstr(head, "max_timers 128 max_user_timers 32 live 2") != NULL) TH_LOG("%s", head);
+	ASSERT_EQ(0, listing_line(b.id, line, sizeof(line)));
+	ASSERT_EQ(8, sscanf(line, "%u %u %d %llu %llu %u %llu %63[^\n]", &id, &uid, &pid, &res,
+			    &trig, &inst, &age, comm)) TH_LOG("line: %s", line);
+	EXPECT_EQ(b.id, id);
+	EXPECT_EQ(getuid(), uid);
+	EXPECT_EQ(getpid(), pid);
+	EXPECT_EQ(12345678ULL, res);
+	EXPECT_EQ(3ULL, trig);
+	EXPECT_EQ(1u, inst);
+	EXPECT_GT(60000ULL, age);
+	EXPECT_EQ(0, strncmp(program_invocation_short_name, comm, 15)) TH_LOG("comm %s", comm);
+	ASSERT_EQ(0, listing_line(a.id, line, sizeof(line)));
+	ASSERT_EQ(8, sscanf(line, "%u %u %d %llu %llu %u %llu %63[^\n]", &id, &uid, &pid, &res,
+			    &trig, &inst, &age, comm)) TH_LOG("line: %s", line);
+	EXPECT_EQ(0ULL, trig);
+	EXPECT_EQ(0u, inst);
+	close(rd);
+	close(b.fd);
+	ASSERT_EQ(0, listing_line(b.id, line, sizeof(line)));
+	EXPECT_STREQ("", line);
+	close(a.fd);
+	close(ctl);
+}
+
+/* fdinfo of a timer fd (ours): its id, resolution, triggers and instances. */
+TEST(fdinfo_shows_id_resolution_and_triggers)
+{
+	char path[64], line[128];
+	struct utimer_uinfo a, b;
+	unsigned long long v;
+	int ctl, i, seen = 0;
+	FILE *f;
+
+	if (upstream())
+		SKIP(return, "upstream's timer fds have no fdinfo of their own");
+	ctl = open_ctl();
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(0, create(ctl, RES_10MS, &a));
+	ASSERT_EQ(0, create(ctl, 2666666, &b));
+	for (i = 0; i < 7; i++)
+		ASSERT_EQ(0, ioctl(b.fd, UTIMER_IOCTL_TRIGGER));
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", b.fd);
+	f = fopen(path, "r");
+	ASSERT_TRUE(f != NULL);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "utimer-id: %llu", &v) == 1) {
+			EXPECT_EQ(b.id, v);
+			seen |= 1;
+		} else if (sscanf(line, "utimer-resolution: %llu", &v) == 1) {
+			EXPECT_EQ(2666666ULL, v);
+			seen |= 2;
+		} else if (sscanf(line, "utimer-triggers: %llu", &v) == 1) {
+			EXPECT_EQ(7ULL, v);
+			seen |= 4;
+		} else if (sscanf(line, "utimer-instances: %llu", &v) == 1) {
+			EXPECT_EQ(0ULL, v);
+			seen |= 8;
+		}
+	}
+	fclose(f);
+	EXPECT_EQ(15, seen);
+	close(a.fd);
+	close(b.fd);
+	close(ctl);
 }
 
 TEST_HARNESS_MAIN

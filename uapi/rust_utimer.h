@@ -18,13 +18,27 @@
 
 /* struct snd_timer_uinfo */
 struct utimer_uinfo {
-	__u64 resolution;	/* in: nanoseconds per tick, > 0 */
+	__u64 resolution;	/* in: nanoseconds per tick, UTIMER_MIN_RESOLUTION..UTIMER_MAX_RESOLUTION */
 	int fd;			/* out: the timer's file descriptor (O_CLOEXEC); close it to destroy */
 	unsigned int id;	/* out: subdevice of (SNDRV_TIMER_CLASS_GLOBAL, UTIMER_GLOBAL_DEVICE) */
-	unsigned char reserved[16];
+	unsigned char reserved[16];	/* in: zero (rust_utimer refuses anything else: EINVAL) */
 };
 
-/* SNDRV_TIMER_IOCTL_CREATE, on UTIMER_DEVICE */
+/*
+ * The resolutions rust_utimer accepts (upstream takes any non-zero value).  Below 100 us the ALSA
+ * core refuses to start a one-tick instance (snd_timer_start), as snd-aloop's is; above
+ * UINT32_MAX ns the value does not fit the 32-bit resolution fields consumers see
+ * (struct snd_timer_read, snd-aloop's runtime->timer_resolution).
+ */
+#define UTIMER_MIN_RESOLUTION	100000ULL
+#define UTIMER_MAX_RESOLUTION	4294967295ULL
+
+/*
+ * SNDRV_TIMER_IOCTL_CREATE, on UTIMER_DEVICE.  Errors: EINVAL (resolution out of range, reserved
+ * not zero), EFAULT (argument not readable or writable; nothing is left behind), ENOSPC (all
+ * max_timers ids taken), EDQUOT (the caller's real uid holds max_user_timers timers and the
+ * caller lacks CAP_SYS_RESOURCE), EMFILE/ENFILE, ENOMEM.
+ */
 #define UTIMER_IOCTL_CREATE	_IOWR('T', 0xa5, struct utimer_uinfo)
 /* SNDRV_TIMER_IOCTL_TRIGGER, on the timer's fd: one tick */
 #define UTIMER_IOCTL_TRIGGER	_IO('T', 0xa6)

@@ -61,6 +61,10 @@ modprobe snd-timer 2>/dev/null
 if config CONFIG_SND_UTIMER | grep -q '=y'; then
 	echo "# ---- upstream's C utimers (CONFIG_SND_UTIMER) through /dev/snd/timer"
 	suite upstream_c /dev/snd/timer
+	echo "# RUN upstream's utimer-test@upstream_c"
+	upstream_results=$("$PWD/selftests/upstream_selftests.sh" upstream_c)
+	printf '%s\n' "$upstream_results"
+	log_after "upstream_utimer_test@upstream_c"
 fi
 
 echo "# ---- rust_utimer through /dev/utimer ($ko)"
@@ -76,6 +80,21 @@ if insmod "$ko"; then
 		log_after "utimer_test32@rust_utimer_i386"
 	else
 		echo "ok 1 i386_tests@rust_utimer_i386 # SKIP no CONFIG_IA32_EMULATION"
+	fi
+	# Upstream's own selftest, unmodified, through the preload library.
+	echo "# RUN upstream's utimer-test through utimer-run@rust_utimer"
+	ours=$("$PWD/selftests/upstream_selftests.sh" rust_utimer)
+	printf '%s\n' "$ours"
+	log_after "upstream_utimer_test@rust_utimer"
+	if [ -n "${upstream_results:-}" ]; then
+		# Same boot: the results must be upstream's, helper by helper.
+		a=$(printf '%s\n' "$upstream_results" | sed -n 's/^# upstream-selftests-result upstream_c //p')
+		b=$(printf '%s\n' "$ours" | sed -n 's/^# upstream-selftests-result rust_utimer //p')
+		if [ -n "$a" ] && [ "$a" = "$b" ]; then
+			echo "ok upstream_selftests_same_results_through_preload_as_upstream_c"
+		else
+			echo "not ok upstream_selftests_same_results_through_preload_as_upstream_c # upstream: $a; ours: $b"
+		fi
 	fi
 	# Everything is closed: the module must unload.
 	if rmmod rust_utimer; then

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/klog.h>
+#include <time.h>
 #include <unistd.h>
 #include <alsa/asoundlib.h>
 
@@ -318,6 +319,76 @@ out:
 	return ok;
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * Closing the timer under a running stream, as both implementations behave today (see
+ * Documentation/rust_utimer.rst, "Closing a timer under its consumers"): the ALSA core closes
+ * aloop's timer instance without telling aloop, the stream stays RUNNING with no clock, and a
+ * blocking read returns EIO only when ALSA's wait gives up, after max(100 ms, 1.1 x buffer time).
+ */
+static void closed_timer_stalls_until_eio(int ctl, int n)
+{
+	const struct stream_cfg cfg = { 48000, 480 };
+	size_t bytes = (size_t)cfg.period * CHANNELS * sizeof(short);
+	struct utimer_uinfo u = { .resolution = utimer_resolution(cfg.rate, cfg.period) };
+	snd_pcm_t *play = NULL, *cap = NULL;
+	short *buf = calloc(1, bytes);
+	double t0, waited = 0, expect;
+	int ok = 0, err, t, saved = periods;
+
+	u.fd = -1;
+	periods = 16;	/* 160 ms of buffer: EIO after 176 ms */
+	expect = periods * cfg.period * 1100.0 / cfg.rate;
+	CHECK(buf, "out of memory");
+	CHECK(ioctl(ctl, UTIMER_IOCTL_CREATE, &u) == 0, "CREATE: %s", strerror(errno));
+	CHECK(point_aloop_at(u.id) == 0, "cannot point snd-aloop at timer %u", u.id);
+	err = snd_pcm_open(&play, "hw:Loopback,0,0", SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
+	CHECK(err == 0, "open playback: %s", snd_strerror(err));
+	err = snd_pcm_open(&cap, "hw:Loopback,1,0", SND_PCM_STREAM_CAPTURE, 0);
+	CHECK(err == 0, "open capture: %s", snd_strerror(err));
+	CHECK((err = set_params(play, &cfg)) == 0, "playback params: %s", snd_strerror(err));
+	CHECK((err = set_params(cap, &cfg)) == 0, "capture params: %s", snd_strerror(err));
+	for (t = 0; t < 8; t++)
+		CHECK(snd_pcm_writei(play, buf, cfg.period) == (int)cfg.period, "prefill");
+	CHECK(snd_pcm_start(cap) == 0 && snd_pcm_start(play) == 0, "start");
+	for (t = 0; t < 2; t++) {
+		CHECK(ioctl(u.fd, UTIMER_IOCTL_TRIGGER) == 0, "TRIGGER: %s", strerror(errno));
+		err = snd_pcm_readi(cap, buf, cfg.period);
+		CHECK(err == (int)cfg.period, "read %d: %s", t, snd_strerror(err));
+	}
+	close(u.fd);
+	u.fd = -1;
+	t0 = now_ms();
+	err = snd_pcm_readi(cap, buf, cfg.period);
+	waited = now_ms() - t0;
+	CHECK(err == -EIO, "read after close: %s, want EIO", err < 0 ? snd_strerror(err) : "data");
+	/* Bounded: the wait is ALSA's timeout, not forever (generous for TCG). */
+	CHECK(waited < 10 * expect + 2000, "EIO after %.0f ms", waited);
+	diag("timer closed under a running stream: capture still %s, read got EIO after %.0f ms "
+	     "(ALSA's timeout: %.0f ms)", snd_pcm_state_name(snd_pcm_state(cap)), waited, expect);
+	ok = 1;
+out:
+	periods = saved;
+	if (play)
+		snd_pcm_close(play);
+	if (cap)
+		snd_pcm_close(cap);
+	if (u.fd >= 0)
+		close(u.fd);
+	free(buf);
+	printf("%sok %d aloop_stream_stalls_until_eio_when_its_timer_is_closed\n", ok ? "" : "not ",
+	       n);
+	if (!ok)
+		failures++;
+}
+
 static const unsigned int sweep_rates[] = {
 	8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 176400, 192000,
 };
@@ -398,7 +469,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	printf("TAP version 13\n1..%zu\n", n);
+	printf("TAP version 13\n1..%zu\n", n + (!sweep && !demo_wav));
 	ctl = open(dev, O_RDWR | O_CLOEXEC);
 	if (ctl < 0) {
 		printf("Bail out! open %s: %s\n", dev, strerror(errno));
@@ -411,6 +482,8 @@ int main(int argc, char **argv)
 	} else {
 		for (size_t i = 0; i < n; i++)
 			run(ctl, &cfgs[i], (int)i + 1);
+		if (!demo_wav)
+			closed_timer_stalls_until_eio(ctl, (int)++n);
 	}
 	close(ctl);
 	printf("# Totals: pass:%zu fail:%d\n", n - failures, failures);

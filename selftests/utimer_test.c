@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -560,6 +561,44 @@ TEST(create_rejects_resolution_out_of_range)
 		EXPECT_EQ(good[i], timer_info_resolution(u.id));
 		close(u.fd);
 	}
+	close(ctl);
+}
+
+/*
+ * Closing the timer under a blocked /dev/snd/timer reader, as both implementations behave today:
+ * the ALSA core closes the reader's instance without its disconnect callback (only card
+ * timers get that), so a blocking read() sleeps on and poll() reports nothing, neither data nor
+ * POLLERR.  See Documentation/rust_utimer.rst, "Closing a timer under its consumers".
+ */
+TEST(close_leaves_a_blocked_reader_asleep)
+{
+	struct pollfd p = { .events = POLLIN };
+	struct snd_timer_read r;
+	struct utimer_uinfo u;
+	int ctl = open_ctl(), rd, status;
+	pid_t pid;
+
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
+	rd = reader_open(u.id, NULL);
+	ASSERT_LE(0, rd);
+	ASSERT_EQ(0, fcntl(rd, F_SETFL, 0));	/* blocking */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(read(rd, &r, sizeof(r)) == sizeof(r) ? 0 : 1);
+	usleep(200000);
+	close(u.fd);
+	usleep(500000);
+	/* Still asleep half a second after the close. */
+	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
+	p.fd = rd;
+	EXPECT_EQ(0, poll(&p, 1, 300));
+	EXPECT_EQ(0, p.revents);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(0, close(rd));
 	close(ctl);
 }
 

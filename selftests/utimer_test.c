@@ -815,7 +815,7 @@ static int become(uid_t uid)
  */
 TEST(per_user_quota_stops_one_user_not_the_others)
 {
-	struct utimer_uinfo a[33], b, r;
+	struct utimer_uinfo a[33], b, r[33];
 	int ctl = open_ctl(), i, fds, quota = 32;
 
 	ASSERT_LE(0, ctl);
@@ -842,12 +842,12 @@ TEST(per_user_quota_stops_one_user_not_the_others)
 	EXPECT_EQ(5u, a[5].id);
 	if (!upstream())
 		EXPECT_EQ(-EDQUOT, create(ctl, RES_10MS, &a[quota]));
-	/* Root, with CAP_SYS_RESOURCE, is not limited. */
+	/* Root, with CAP_SYS_RESOURCE, is not limited: it holds quota + 1 at once. */
 	ASSERT_EQ(0, setresuid(0, 0, 0));
-	for (i = 0; i < quota + 1; i++) {
-		ASSERT_EQ(0, create(ctl, RES_10MS, &r)) TH_LOG("root, timer %d", i);
-		close(r.fd);
-	}
+	for (i = 0; i < quota + 1; i++)
+		ASSERT_EQ(0, create(ctl, RES_10MS, &r[i])) TH_LOG("root, timer %d", i);
+	for (i = 0; i < quota + 1; i++)
+		close(r[i].fd);
 	for (i = 0; i < quota; i++)
 		close(a[i].fd);
 	close(b.fd);

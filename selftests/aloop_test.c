@@ -29,12 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/klog.h>
 #include <time.h>
 #include <unistd.h>
 #include <alsa/asoundlib.h>
 
 #include "../uapi/rust_utimer.h"
+#include "utimer_helpers.h"
 
 #define CHANNELS 2
 static int periods = 64;	/* buffer: covers the test's pauses without EIO */
@@ -168,34 +168,6 @@ static int upstream_dev(void)
 	const char *dev = getenv("UTIMER_DEV");
 
 	return dev && !strcmp(dev, "/dev/snd/timer");
-}
-
-/* rust_utimer's reference count in /sys/module; -1 where it has none (upstream's are built in). */
-static int module_refcnt(void)
-{
-	FILE *f = fopen("/sys/module/rust_utimer/refcnt", "r");
-	int n = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
-}
-
-/* How many times the kernel log has `want` (klogctl; the tests run as root). */
-static int klog_count(const char *want)
-{
-	static char buf[1 << 20];
-	int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, sizeof(buf) - 1), count = 0;
-
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	for (char *p = buf; (p = strstr(p, want)); p++)
-		count++;
-	return count;
 }
 
 static int quiet;		/* --sweep: one line per rate rather than per stream */

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -27,6 +26,7 @@
 #include <sound/asound.h>
 
 #include "../uapi/rust_utimer.h"
+#include "utimer_helpers.h"
 #include "kselftest_harness.h"
 
 #define RES_10MS 10000000ULL
@@ -618,21 +618,6 @@ static int load(const char *ko, const char *params)
 	return ret;
 }
 
-/* Whether the kernel log holds `want` (klogctl: the tests run as root). */
-static int klog_has(const char *want)
-{
-	static char buf[1 << 20];
-	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
-
-	if (n <= 0 || n > (int)sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, n);
-	if (n < 0)
-		return 0;
-	buf[n] = 0;
-	return strstr(buf, want) != NULL;
-}
-
 /* Reload the module with `params`; skips the test where that cannot be done. */
 #define RELOAD_OR_SKIP(params) do {						\
 	const char *ko_ = getenv("UTIMER_KO");					\
@@ -675,20 +660,6 @@ TEST(unload_refused_while_a_timer_fd_is_open)
 	EXPECT_EQ(-1, access(utimer_dev(), F_OK));
 	ASSERT_EQ(0, load(ko, ""));
 	ASSERT_EQ(0, access(utimer_dev(), F_OK)) TH_LOG("%s is back", utimer_dev());
-}
-
-/* The module's reference count, as /sys/module shows it; -1 if unreadable. */
-static int module_refcnt(void)
-{
-	FILE *f = fopen("/sys/module/rust_utimer/refcnt", "r");
-	int n = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
 }
 
 /*
@@ -737,7 +708,7 @@ TEST(bad_module_parameters_are_refused_at_load)
 		EXPECT_EQ(-EINVAL, load(ko, bad[i].params)) TH_LOG("insmod %s", bad[i].params);
 		EXPECT_EQ(-1, access(utimer_dev(), F_OK));
 		if (bad[i].msg)
-			EXPECT_TRUE(klog_has(bad[i].msg)) TH_LOG("no \"%s\" in the log", bad[i].msg);
+			EXPECT_TRUE(klog_count(bad[i].msg) > 0) TH_LOG("no \"%s\" in the log", bad[i].msg);
 	}
 	ASSERT_EQ(0, load(ko, ""));
 }

@@ -181,17 +181,14 @@ impl Charge {
 impl Drop for Charge {
     fn drop(&mut self) {
         let mut reg = REGISTRY.lock();
-        if let Some(i) = reg.users.iter().position(|u| u.uid == self.0) {
-            let last = match reg.users.get_mut(i) {
-                Some(user) => {
-                    user.count = user.count.saturating_sub(1);
-                    user.count == 0
-                }
-                None => false,
-            };
-            if last {
-                let _ = reg.users.remove(i);
-            }
+        let users = &mut reg.users;
+        let Some(i) = users.iter().position(|u| u.uid == self.0) else {
+            return;
+        };
+        match users.get_mut(i) {
+            Some(user) if user.count > 1 => user.count -= 1,
+            // The user's last timer: forget the user.
+            _ => drop(users.remove(i)),
         }
     }
 }

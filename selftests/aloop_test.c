@@ -112,6 +112,21 @@ static int set_params(snd_pcm_t *pcm, const struct stream_cfg *cfg)
 	return 0;
 }
 
+/* Open both ends of loopback cable 0 at cfg; capture blocking or not.  0 or an ALSA error. */
+static int open_cable(const struct stream_cfg *cfg, snd_pcm_t **play, snd_pcm_t **cap,
+		      int cap_mode)
+{
+	int err;
+
+	if ((err = snd_pcm_open(play, "hw:Loopback,0,0", SND_PCM_STREAM_PLAYBACK,
+				SND_PCM_NONBLOCK)) < 0 ||
+	    (err = snd_pcm_open(cap, "hw:Loopback,1,0", SND_PCM_STREAM_CAPTURE, cap_mode)) < 0)
+		return err;
+	if ((err = set_params(*play, cfg)) < 0 || (err = set_params(*cap, cfg)) < 0)
+		return err;
+	return 0;
+}
+
 /* Frames ready on capture after waiting up to timeout_ms for a period. */
 static long captured(snd_pcm_t *cap, int timeout_ms)
 {
@@ -206,12 +221,8 @@ static int run(int ctl, const struct stream_cfg *cfg, int n)
 	fd_refs = module_refcnt();
 	CHECK(point_aloop_at(u.id) == 0, "cannot point snd-aloop at timer %u", u.id);
 
-	err = snd_pcm_open(&play, "hw:Loopback,0,0", SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
-	CHECK(err == 0, "open playback: %s", snd_strerror(err));
-	err = snd_pcm_open(&cap, "hw:Loopback,1,0", SND_PCM_STREAM_CAPTURE, SND_PCM_NONBLOCK);
-	CHECK(err == 0, "open capture: %s", snd_strerror(err));
-	CHECK((err = set_params(play, cfg)) == 0, "playback params: %s", snd_strerror(err));
-	CHECK((err = set_params(cap, cfg)) == 0, "capture params: %s", snd_strerror(err));
+	err = open_cable(cfg, &play, &cap, SND_PCM_NONBLOCK);
+	CHECK(err == 0, "open the loopback: %s", snd_strerror(err));
 
 	if (!upstream_dev())
 		aloop_refs = module_refcnt();
@@ -321,12 +332,8 @@ static void closed_timer_stalls_until_eio(int ctl, int n)
 	CHECK(buf, "out of memory");
 	CHECK(ioctl(ctl, UTIMER_IOCTL_CREATE, &u) == 0, "CREATE: %s", strerror(errno));
 	CHECK(point_aloop_at(u.id) == 0, "cannot point snd-aloop at timer %u", u.id);
-	err = snd_pcm_open(&play, "hw:Loopback,0,0", SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
-	CHECK(err == 0, "open playback: %s", snd_strerror(err));
-	err = snd_pcm_open(&cap, "hw:Loopback,1,0", SND_PCM_STREAM_CAPTURE, 0);
-	CHECK(err == 0, "open capture: %s", snd_strerror(err));
-	CHECK((err = set_params(play, &cfg)) == 0, "playback params: %s", snd_strerror(err));
-	CHECK((err = set_params(cap, &cfg)) == 0, "capture params: %s", snd_strerror(err));
+	err = open_cable(&cfg, &play, &cap, 0);	/* blocking capture */
+	CHECK(err == 0, "open the loopback: %s", snd_strerror(err));
 	for (t = 0; t < 8; t++)
 		CHECK(snd_pcm_writei(play, buf, cfg.period) == (int)cfg.period, "prefill");
 	CHECK(snd_pcm_start(cap) == 0 && snd_pcm_start(play) == 0, "start");

@@ -35,18 +35,13 @@
 
 #include "../uapi/rust_utimer.h"
 #include "utimer_helpers.h"
+#include "aloop_helpers.h"
 
-#define CHANNELS 2
 static int periods = 64;	/* buffer: covers the test's pauses without EIO */
 static int prefill = 32;	/* periods written ahead of the triggers */
 static int idle_ms = 150;	/* how long "nothing moves" is watched */
 static int triggers = 20;
 static const char *demo_wav;	/* --demo: tone instead of the test pattern, capture saved */
-
-struct stream_cfg {
-	unsigned int rate;
-	unsigned int period;
-};
 
 static const struct stream_cfg cfgs[] = {
 	{ 48000, 480 },		/* 10 ms, the common case */
@@ -72,8 +67,7 @@ static short sample(unsigned long frame, int ch)
 {
 	if (demo_wav)
 		return (short)lrint(16000.0 * sin(2 * M_PI * (ch ? 660.0 : 440.0) * frame / 48000.0));
-	/* Distinct, non-silent, not periodic within a buffer. */
-	return (short)((frame * 7919u + (unsigned long)ch * 104729u + 1u) & 0xffff);
+	return aloop_pattern(frame, ch);
 }
 
 static void fill(short *buf, unsigned long first, unsigned long frames)
@@ -81,50 +75,6 @@ static void fill(short *buf, unsigned long first, unsigned long frames)
 	for (unsigned long f = 0; f < frames; f++)
 		for (int c = 0; c < CHANNELS; c++)
 			buf[f * CHANNELS + c] = sample(first + f, c);
-}
-
-static int set_params(snd_pcm_t *pcm, const struct stream_cfg *cfg)
-{
-	snd_pcm_uframes_t period = cfg->period, buffer = (snd_pcm_uframes_t)cfg->period * periods;
-	snd_pcm_hw_params_t *hw;
-	snd_pcm_sw_params_t *sw;
-	snd_pcm_uframes_t boundary;
-	int err;
-
-	snd_pcm_hw_params_alloca(&hw);
-	snd_pcm_sw_params_alloca(&sw);
-	if ((err = snd_pcm_hw_params_any(pcm, hw)) < 0 ||
-	    (err = snd_pcm_hw_params_set_access(pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0 ||
-	    (err = snd_pcm_hw_params_set_format(pcm, hw, SND_PCM_FORMAT_S16_LE)) < 0 ||
-	    (err = snd_pcm_hw_params_set_channels(pcm, hw, CHANNELS)) < 0 ||
-	    (err = snd_pcm_hw_params_set_rate(pcm, hw, cfg->rate, 0)) < 0 ||
-	    (err = snd_pcm_hw_params_set_period_size(pcm, hw, period, 0)) < 0 ||
-	    (err = snd_pcm_hw_params_set_buffer_size(pcm, hw, buffer)) < 0 ||
-	    (err = snd_pcm_hw_params(pcm, hw)) < 0)
-		return err;
-	/* Start by hand; never stop on our own pauses. */
-	if ((err = snd_pcm_sw_params_current(pcm, sw)) < 0 ||
-	    (err = snd_pcm_sw_params_get_boundary(sw, &boundary)) < 0 ||
-	    (err = snd_pcm_sw_params_set_start_threshold(pcm, sw, boundary)) < 0 ||
-	    (err = snd_pcm_sw_params_set_avail_min(pcm, sw, period)) < 0 ||
-	    (err = snd_pcm_sw_params(pcm, sw)) < 0)
-		return err;
-	return 0;
-}
-
-/* Open both ends of loopback cable 0 at cfg; capture blocking or not.  0 or an ALSA error. */
-static int open_cable(const struct stream_cfg *cfg, snd_pcm_t **play, snd_pcm_t **cap,
-		      int cap_mode)
-{
-	int err;
-
-	if ((err = snd_pcm_open(play, "hw:Loopback,0,0", SND_PCM_STREAM_PLAYBACK,
-				SND_PCM_NONBLOCK)) < 0 ||
-	    (err = snd_pcm_open(cap, "hw:Loopback,1,0", SND_PCM_STREAM_CAPTURE, cap_mode)) < 0)
-		return err;
-	if ((err = set_params(*play, cfg)) < 0 || (err = set_params(*cap, cfg)) < 0)
-		return err;
-	return 0;
 }
 
 /* Frames ready on capture after waiting up to timeout_ms for a period. */
@@ -158,22 +108,6 @@ static void wav_header(FILE *f, unsigned int rate, unsigned long data_bytes)
 	put_le(f, 16, 2);
 	fwrite("data", 1, 4, f);
 	put_le(f, data_bytes, 4);
-}
-
-static int point_aloop_at(unsigned int id)
-{
-	char cmd[128];
-	FILE *f = fopen("/proc/asound/Loopback/timer_source", "w");
-
-	if (f) {
-		int ok = fprintf(f, "-1.4.%u\n", id) > 0;
-
-		return fclose(f) == 0 && ok ? 0 : -1;
-	}
-	/* Not loaded yet: the way the feature is documented. */
-	snprintf(cmd, sizeof(cmd), "modprobe snd-aloop timer_source=-1.4.%u", id);
-	diag("%s", cmd);
-	return system(cmd) == 0 ? 0 : -1;
 }
 
 #define CHECK(cond, ...) do { if (!(cond)) { diag(__VA_ARGS__); goto out; } } while (0)
@@ -219,9 +153,9 @@ static int run(int ctl, const struct stream_cfg *cfg, int n)
 		diag("rate %u period %u: timer %u, resolution %llu ns", cfg->rate, cfg->period, u.id,
 		     (unsigned long long)res);
 	fd_refs = module_refcnt();
-	CHECK(point_aloop_at(u.id) == 0, "cannot point snd-aloop at timer %u", u.id);
+	CHECK(aloop_point_at(u.id) == 0, "cannot point snd-aloop at timer %u", u.id);
 
-	err = open_cable(cfg, &play, &cap, SND_PCM_NONBLOCK);
+	err = aloop_open_cable(cfg, periods, &play, &cap, SND_PCM_NONBLOCK);
 	CHECK(err == 0, "open the loopback: %s", snd_strerror(err));
 
 	if (!upstream_dev())
@@ -331,8 +265,8 @@ static void closed_timer_stalls_until_eio(int ctl, int n)
 	expect = periods * cfg.period * 1100.0 / cfg.rate;
 	CHECK(buf, "out of memory");
 	CHECK(ioctl(ctl, UTIMER_IOCTL_CREATE, &u) == 0, "CREATE: %s", strerror(errno));
-	CHECK(point_aloop_at(u.id) == 0, "cannot point snd-aloop at timer %u", u.id);
-	err = open_cable(&cfg, &play, &cap, 0);	/* blocking capture */
+	CHECK(aloop_point_at(u.id) == 0, "cannot point snd-aloop at timer %u", u.id);
+	err = aloop_open_cable(&cfg, periods, &play, &cap, 0);	/* blocking capture */
 	CHECK(err == 0, "open the loopback: %s", snd_strerror(err));
 	for (t = 0; t < 8; t++)
 		CHECK(snd_pcm_writei(play, buf, cfg.period) == (int)cfg.period, "prefill");
@@ -364,6 +298,78 @@ out:
 	free(buf);
 	printf("%sok %d aloop_stream_stalls_until_eio_when_its_timer_is_closed\n", ok ? "" : "not ",
 	       n);
+	if (!ok)
+		failures++;
+}
+
+/*
+ * snd-aloop cannot start on a global timer that another instance is running already (an
+ * upstream snd-aloop bug, the same with either implementation): snd_timer_start() answers 1,
+ * "delayed start", aloop's trigger callback passes that on, and the PCM core takes any non-zero
+ * answer as a failure and undoes the start -- yet the ioctl returns 1, which alsa-lib reports as
+ * success.  The stream stays PREPARED and no trigger moves it.  Once the other instance stops,
+ * the same stream starts.  Found by `stress close-in-use`; see Documentation/rust_utimer.rst.
+ */
+static void aloop_cannot_start_on_a_running_timer(int ctl, int n)
+{
+	const struct stream_cfg cfg = { 48000, 480 };
+	size_t bytes = (size_t)cfg.period * CHANNELS * sizeof(short);
+	struct utimer_uinfo u = { .resolution = utimer_resolution(cfg.rate, cfg.period) };
+	snd_pcm_t *play = NULL, *cap = NULL;
+	snd_timer_t *client = NULL;
+	snd_timer_params_t *params;
+	short *buf = calloc(1, bytes);
+	char name[80];
+	int ok = 0, err, t;
+	long avail;
+
+	u.fd = -1;
+	snd_timer_params_alloca(&params);
+	CHECK(buf, "out of memory");
+	CHECK(ioctl(ctl, UTIMER_IOCTL_CREATE, &u) == 0, "CREATE: %s", strerror(errno));
+	snprintf(name, sizeof(name), "hw:CLASS=%d,SCLASS=%d,DEV=%d,SUBDEV=%u",
+		 SND_TIMER_CLASS_GLOBAL, SND_TIMER_SCLASS_NONE, UTIMER_GLOBAL_DEVICE, u.id);
+	snd_timer_params_set_auto_start(params, 1);
+	snd_timer_params_set_ticks(params, 1);
+	err = snd_timer_open(&client, name, SND_TIMER_OPEN_NONBLOCK);
+	CHECK(err == 0, "open %s: %s", name, snd_strerror(err));
+	CHECK((err = snd_timer_params(client, params)) == 0 && (err = snd_timer_start(client)) == 0,
+	      "start %s: %s", name, snd_strerror(err));
+	CHECK(aloop_point_at(u.id) == 0, "cannot point snd-aloop at timer %u", u.id);
+	err = aloop_open_cable(&cfg, periods, &play, &cap, SND_PCM_NONBLOCK);
+	CHECK(err == 0, "open the loopback: %s", snd_strerror(err));
+	for (t = 0; t < 4; t++)
+		CHECK(snd_pcm_writei(play, buf, cfg.period) == (int)cfg.period, "prefill");
+	/* "Started", but not running: the bug. */
+	CHECK((err = snd_pcm_start(cap)) == 0, "start capture: %s", snd_strerror(err));
+	CHECK(snd_pcm_state(cap) == SND_PCM_STATE_PREPARED,
+	      "capture %s after a start on a running timer (snd-aloop fixed?)",
+	      snd_pcm_state_name(snd_pcm_state(cap)));
+	CHECK(ioctl(u.fd, UTIMER_IOCTL_TRIGGER) == 0, "TRIGGER: %s", strerror(errno));
+	avail = captured(cap, idle_ms);
+	CHECK(avail == 0, "%ld frames moved on a stream that did not start", avail);
+	/* The other instance stops: the timer is idle, and the same stream starts and moves. */
+	CHECK((err = snd_timer_stop(client)) == 0, "stop the client: %s", snd_strerror(err));
+	CHECK(snd_pcm_start(cap) == 0 && snd_pcm_start(play) == 0, "start again");
+	CHECK(snd_pcm_state(cap) == SND_PCM_STATE_RUNNING, "capture %s on an idle timer",
+	      snd_pcm_state_name(snd_pcm_state(cap)));
+	CHECK(ioctl(u.fd, UTIMER_IOCTL_TRIGGER) == 0, "TRIGGER: %s", strerror(errno));
+	avail = captured(cap, 1000);
+	CHECK(avail == (long)cfg.period, "%ld frames moved, want %u", avail, cfg.period);
+	diag("snd_pcm_start() on a running timer returned 0 and left the stream PREPARED; on the "
+	     "idle timer it ran");
+	ok = 1;
+out:
+	if (play)
+		snd_pcm_close(play);
+	if (cap)
+		snd_pcm_close(cap);
+	if (client)
+		snd_timer_close(client);
+	if (u.fd >= 0)
+		close(u.fd);
+	free(buf);
+	printf("%sok %d aloop_cannot_start_on_a_running_timer\n", ok ? "" : "not ", n);
 	if (!ok)
 		failures++;
 }
@@ -448,7 +454,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	printf("TAP version 13\n1..%zu\n", n + (!sweep && !demo_wav));
+	printf("TAP version 13\n1..%zu\n", n + 2 * (!sweep && !demo_wav));
 	ctl = open(dev, O_RDWR | O_CLOEXEC);
 	if (ctl < 0) {
 		printf("Bail out! open %s: %s\n", dev, strerror(errno));
@@ -461,8 +467,10 @@ int main(int argc, char **argv)
 	} else {
 		for (size_t i = 0; i < n; i++)
 			run(ctl, &cfgs[i], (int)i + 1);
-		if (!demo_wav)
+		if (!demo_wav) {
 			closed_timer_stalls_until_eio(ctl, (int)++n);
+			aloop_cannot_start_on_a_running_timer(ctl, (int)++n);
+		}
 	}
 	close(ctl);
 	printf("# Totals: pass:%zu fail:%d\n", n - failures, failures);

@@ -79,7 +79,34 @@ echo "# ---- rust_utimer through /dev/utimer ($ko)"
 export UTIMER_KO="$ko"
 if insmod "$ko"; then
 	echo "ok load_rust_utimer"
+	# The documented udev rule, where udevd runs (the debug kernel's guest has none): the node
+	# goes to the audio group, and the permission test checks that.
+	if udevadm control --ping 2>/dev/null; then
+		mkdir -p /run/udev/rules.d
+		cp udev/60-rust-utimer.rules /run/udev/rules.d/
+		udevadm control --reload
+		udevadm trigger --action=add --sysname-match=utimer
+		udevadm settle --timeout=30
+		export UTIMER_UDEV_RULE=1
+		echo "# udev rule applied: /dev/utimer is $(stat -c '%U:%G %a' /dev/utimer)"
+	fi
 	suite rust_utimer /dev/utimer
+	# Reliability (selftests/stress.c), bounded here; `make stress` runs it long.  Failslab
+	# scoped to the module where the kernel has it.
+	if want stress_; then
+		failslab=
+		[ -d /sys/kernel/debug/failslab ] && failslab="--failslab 5"
+		for mode in "fuzz -n ${UTIMER_FUZZ_IOCTLS:-1000000}" failnth \
+			"close-in-use -r ${UTIMER_CLOSE_ROUNDS:-20}" \
+			"run -d ${UTIMER_STRESS_SECONDS:-15} $failslab"; do
+			echo "# RUN stress $mode@rust_utimer"
+			t0=$(date +%s)
+			# shellcheck disable=SC2086
+			run rust_utimer "$bin/stress" $mode
+			echo "# stat seconds_stress_${mode%% *} $(($(date +%s) - t0))"
+			log_after "stress_${mode%% *}@rust_utimer"
+		done
+	fi
 	# 32-bit tasks: the same ABI and behaviour tests, built for i386, through compat_ioctl.
 	if ! want i386; then
 		echo "# i386 tests not selected"
@@ -118,6 +145,15 @@ else
 	echo "not ok load_rust_utimer"
 fi
 log_after unload
+
+# 100 insmod/rmmod cycles, parameters at their bounds, rmmod refused while in use.
+if want lifecycle_; then
+	echo "# RUN lifecycle@rust_utimer"
+	t0=$(date +%s)
+	run rust_utimer sh selftests/lifecycle.sh "$ko" "${UTIMER_CYCLES:-100}"
+	echo "# stat seconds_lifecycle $(($(date +%s) - t0))"
+	log_after lifecycle@rust_utimer
+fi
 
 if [ -w /sys/kernel/debug/kmemleak ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null && [ -w /sys/kernel/debug/kmemleak ]; then
 	# Objects younger than a few seconds are not reported: scan, wait, scan again.

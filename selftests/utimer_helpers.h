@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Helpers the selftests share: the module's reference count and the kernel log. */
+/* Helpers the selftests share: module refcount, kernel log, open fds. */
 #ifndef UTIMER_HELPERS_H
 #define UTIMER_HELPERS_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/klog.h>
+#include <unistd.h>
 
 /* rust_utimer's reference count in /sys/module; -1 where it has none (upstream's are built in). */
 static inline int module_refcnt(void)
@@ -33,6 +35,22 @@ static inline int klog_count(const char *want)
 	for (char *p = buf; (p = strstr(p, want)); p++)
 		count++;
 	return count;
+}
+
+/* How many fds this process has open. */
+static inline int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;	/* the directory's own fd */
 }
 
 #endif /* UTIMER_HELPERS_H */

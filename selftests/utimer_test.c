@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,21 +58,6 @@ static int create(int ctl, __u64 resolution, struct utimer_uinfo *u)
 	memset(u, 0, sizeof(*u));
 	u->resolution = resolution;
 	return ioctl(ctl, UTIMER_IOCTL_CREATE, u) < 0 ? -errno : 0;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the directory's own fd */
 }
 
 /* How many lines of /proc/asound/timers show a global timer 4 with this resolution. */
@@ -842,6 +829,137 @@ TEST(per_user_quota_follows_max_user_timers)
 		close(a[i].fd);
 	close(ctl);
 	reload_defaults(_metadata);
+}
+
+/*
+ * Exhaustion (ours): a hostile user creating timers in a loop gets EDQUOT at its quota and keeps
+ * getting it, while another user creates and closes timers the whole time.  Upstream has no
+ * quota: the loop takes every id, then both users get ENOSPC.
+ */
+TEST(hostile_user_hits_its_quota_while_another_user_creates)
+{
+	int ctl = open_ctl(), ready[2], stop[2], status, i, want = upstream() ? -ENOSPC : -EDQUOT;
+	struct utimer_uinfo u;
+	pid_t hostile;
+	char c;
+
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(stop));
+	hostile = fork();
+	ASSERT_LE(0, hostile);
+	if (hostile == 0) {
+		int held = 0, err, wrong = 0, tries = 0;
+
+		close(ready[0]);
+		close(stop[1]);
+		if (become(1000))
+			_exit(2);
+		while (!(err = create(ctl, RES_10MS, &u)) && held <= 128)
+			held++;
+		if (write(ready[1], "x", 1) != 1)
+			_exit(2);
+		/* Keep the timers and hammer until the parent closes the pipe. */
+		fcntl(stop[0], F_SETFL, O_NONBLOCK);
+		for (; read(stop[0], &c, 1) < 0 && tries < 1000000; tries++) {
+			int e = create(ctl, RES_10MS, &u);
+
+			if (e != want)
+				wrong++;
+			if (!e)
+				close(u.fd);
+		}
+		if (held != (upstream() ? 128 : 32) || err != want || wrong) {
+			fprintf(stderr, "hostile uid 1000: held %d, then %s; %d of %d more tries "
+				"not %s\n", held, strerror(-err), wrong, tries, strerror(-want));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	close(ready[1]);
+	close(stop[0]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	/* While it hammers, uid 1001 creates and closes. */
+	ASSERT_EQ(0, become(1001));
+	for (i = 0; i < 20; i++) {
+		int e = create(ctl, RES_10MS, &u);
+
+		EXPECT_EQ(upstream() ? -ENOSPC : 0, e) TH_LOG("uid 1001, timer %d", i);
+		if (!e)
+			close(u.fd);
+	}
+	ASSERT_EQ(0, setresuid(0, 0, 0));
+	close(stop[1]);
+	ASSERT_EQ(hostile, waitpid(hostile, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(ready[0]);
+	close(ctl);
+}
+
+/* The gid of group `name` in /etc/group, or -1. */
+static long group_gid(const char *name)
+{
+	FILE *f = fopen("/etc/group", "r");
+	size_t len = strlen(name);
+	char line[512], *p;
+	long gid = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len) && line[len] == ':' && (p = strchr(line + len + 1, ':'))) {
+			gid = strtol(p + 1, NULL, 10);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return gid;
+}
+
+/* As uid and gid 1000 with `groups`, in a child: open dev and CREATE.  0, or the errno. */
+static int create_as_user(const char *dev, const gid_t *groups, int ngroups)
+{
+	struct utimer_uinfo u;
+	pid_t pid = fork();
+	int st, fd;
+
+	if (pid == 0) {
+		if (setgroups(ngroups, groups) || setresgid(1000, 1000, 1000) ||
+		    setresuid(1000, 1000, 1000))
+			_exit(255);
+		fd = open(dev, O_RDWR);
+		if (fd < 0)
+			_exit(errno);
+		_exit(-create(fd, RES_10MS, &u));
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/*
+ * Permissions (ours): /dev/utimer is root's alone (0600) until udev/60-rust-utimer.rules gives
+ * it to the audio group (0660), as ALSA's own nodes.  A user outside the group gets EACCES either
+ * way; a member creates timers once the rule applied.  run.sh applies the rule where udevd runs
+ * and says so with UTIMER_UDEV_RULE=1.
+ */
+TEST(device_node_is_for_root_or_the_audio_group)
+{
+	int rule = getenv("UTIMER_UDEV_RULE") != NULL;
+	long audio = group_gid("audio");
+	struct stat st;
+	gid_t g;
+
+	if (upstream())
+		SKIP(return, "/dev/snd/timer's permissions are the distribution's udev rules");
+	ASSERT_LT(0, audio);
+	g = (gid_t)audio;
+	/* A reload by an earlier test makes a new node: let udev apply the rule to it. */
+	if (rule)
+		ASSERT_EQ(0, system("udevadm settle --timeout=30"));
+	ASSERT_EQ(0, stat(utimer_dev(), &st));
+	EXPECT_EQ(rule ? g : 0, st.st_gid);
+	EXPECT_EQ(rule ? 0660 : 0600, (int)(st.st_mode & 0777));
+	EXPECT_EQ(EACCES, create_as_user(utimer_dev(), NULL, 0));
+	EXPECT_EQ(rule ? 0 : EACCES, create_as_user(utimer_dev(), &g, 1));
 }
 
 /* The debugfs listing's line for timer `id`, or "" if it has none. */

@@ -4,6 +4,7 @@
 # Project commands (provision a Debian trixie toolchain root, boot the stock kernel in QEMU):
 #   make demo    stream a tone through snd-aloop driven by a utimer, in a VM
 #   make check   lint, build, and run every test in a VM
+#   make stress  [DURATION=300] the long reliability run on the debug kernel, with its figures
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
@@ -21,4 +22,7 @@ demo:
 check:
 	scripts/check
 
-.PHONY: all modules clean modules_install demo check
+stress:
+	scripts/stress $(if $(DURATION),--duration $(DURATION))
+
+.PHONY: all modules clean modules_install demo check stress

@@ -5,6 +5,7 @@
 #   make demo    stream a tone through snd-aloop driven by a utimer, in a VM
 #   make check   lint, build, and run every test in a VM
 #   make stress  [DURATION=300] the long reliability run on the debug kernel, with its figures
+#   make bench   rust_utimer against upstream's C utimers on the bench kernel, ratios and goals
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
@@ -25,4 +26,7 @@ check:
 stress:
 	scripts/stress $(if $(DURATION),--duration $(DURATION))
 
-.PHONY: all modules clean modules_install demo check stress
+bench:
+	scripts/bench
+
+.PHONY: all modules clean modules_install demo check stress bench

@@ -145,6 +145,19 @@ impl Timer {
     /// With no instance running the tick is lost, as on any timer.
     pub(crate) fn interrupt(&self) {
         let timer = self.ptr.as_ptr();
+        // SAFETY: `timer` is valid by the type invariants. `running` is an aligned `int` that the
+        // core changes under `timer->lock`; a racy read is stale at worst, never torn.
+        let running = unsafe { ptr::addr_of!((*timer).running).read_volatile() };
+        // `running` is 0 only when no instance runs nor waits for a delayed start: the core
+        // promotes waiting instances when the last running one stops (`snd_timer_stop1()`) or
+        // expires (`snd_timer_interrupt()`), and starts an instance at once on an idle timer. With
+        // 0, `snd_timer_interrupt()` would find nothing to tick and only call `hw.stop`, a no-op
+        // here: the tick is lost either way, so skip the lock. A start racing with this read is
+        // ordered after the tick, as it could be with the lock; a start that userspace ordered
+        // before the TRIGGER (through any syscall) is seen.
+        if running == 0 {
+            return;
+        }
         // SAFETY: `timer` is valid by the type invariants. The core updates `sticks` under
         // `timer->lock` when the first instance starts; like the C drivers, a racy read is fine
         // because `snd_timer_interrupt()` re-checks every instance under that lock.

@@ -34,6 +34,32 @@ DEBUG_BUILD_IN_ROOT=/build/debug-$DEBUG_KEY
 DEBUG_KVER=${KVER%%+*}-utimer-debug
 DEBUG_MOD_IN_ROOT=/build/mod-debug
 
+# The bench kernel (scripts/debug-kernel bench, for scripts/bench): the debug kernel's fragment
+# without its sanitizers, with Debian's choices where they change costs (no Rust debug
+# assertions, overflow checks on, full SLUB), so that both implementations run as they would on
+# a distribution kernel.
+bench_fragment() {
+	sed -e '/^# --- sanitizers/,$d' \
+		-e 's/^CONFIG_LOCALVERSION=.*/CONFIG_LOCALVERSION="-utimer-bench"/' \
+		-e 's/^CONFIG_RUST_DEBUG_ASSERTIONS=y/# CONFIG_RUST_DEBUG_ASSERTIONS is not set/' \
+		"$DEBUG_FRAGMENT"
+	printf '%s\n' '# --- as Debian: full SLUB (and /proc/slabinfo), CPU mitigations, debugfs' \
+		'# CONFIG_SLUB_TINY is not set' CONFIG_SLUB_DEBUG=y CONFIG_CPU_MITIGATIONS=y CONFIG_DEBUG_FS=y
+}
+BENCH_KEY=$( (echo "$KPKGVER"; bench_fragment) | sha1sum | cut -c1-12)
+BENCH_BUILD_IN_ROOT=/build/bench-$BENCH_KEY
+BENCH_KVER=${KVER%%+*}-utimer-bench
+BENCH_MOD_IN_ROOT=/build/mod-bench
+
+# custom_kernel debug|bench: sets CK_BUILD_IN_ROOT, CK_KVER and CK_MOD_IN_ROOT for that kernel.
+custom_kernel() {
+	case $1 in
+	debug) CK_BUILD_IN_ROOT=$DEBUG_BUILD_IN_ROOT CK_KVER=$DEBUG_KVER CK_MOD_IN_ROOT=$DEBUG_MOD_IN_ROOT ;;
+	bench) CK_BUILD_IN_ROOT=$BENCH_BUILD_IN_ROOT CK_KVER=$BENCH_KVER CK_MOD_IN_ROOT=$BENCH_MOD_IN_ROOT ;;
+	*) die "no kernel flavour $1 (debug or bench)" ;;
+	esac
+}
+
 log() { printf '\033[1m[rust_utimer]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[rust_utimer] error:\033[0m %s\n' "$*" >&2; exit 1; }
 

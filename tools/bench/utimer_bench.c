@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rust_utimer against upstream's C utimers, in one boot of a kernel that has both
+ * (scripts/bench: the bench kernel, CONFIG_SND_UTIMER=y, rust_utimer loaded with
+ * max_timers=4096).  Each measurement alternates the two implementations round by round (the
+ * order flips every round) and reports the medians and their ratio, rust_utimer / upstream.
+ *
+ *   utimer_bench [--rounds N] [--json FILE]
+ *
+ * Cases: TRIGGER with no consumer, with one /dev/snd/timer client, with a running snd-aloop
+ * stream; the floor (an ioctl the timer fd rejects, ENOTTY, and one on /dev/null); CREATE +
+ * close; TRIGGER with 1 to 4096 live timers and CREATE as the id space fills; the latency from
+ * TRIGGER to a client woken in poll() and to an aloop capture woken in read(); slab memory per
+ * live timer.  Times are CLOCK_MONOTONIC in the guest: under QEMU's -icount they count guest
+ * instructions, which makes the ratios reproducible; under plain TCG or KVM they are wall time.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../uapi/rust_utimer.h"
+#include "../../selftests/aloop_helpers.h"
+
+enum { UPSTREAM, OURS, NIMPL };
+
+static const char *const impl_devs[NIMPL] = { "/dev/snd/timer", "/dev/utimer" };
+static int ctl[NIMPL];
+static int rounds = 21;
+static FILE *json;
+
+#define RES_1MS 1000000ULL	/* 48 frames at 48 kHz */
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("Bail out! ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	exit(1);
+}
+
+static int create(int impl, unsigned int *id)
+{
+	struct utimer_uinfo u = { .resolution = RES_1MS };
+
+	if (ioctl(ctl[impl], UTIMER_IOCTL_CREATE, &u) < 0)
+		return -errno;
+	if (id)
+		*id = u.id;
+	return u.fd;
+}
+
+static int must_create(int impl, unsigned int *id)
+{
+	int fd = create(impl, id);
+
+	if (fd < 0)
+		die("CREATE on %s: %s", impl_devs[impl], strerror(-fd));
+	return fd;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double percentile(double *v, int n, double p)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[(int)(p * (n - 1) + 0.5)];
+}
+
+static int json_first = 1;
+
+/* One result line of the table, and its JSON object. */
+static void result(const char *name, const char *unit, double up, double ours)
+{
+	char ratio[32] = "-";
+
+	if (up > 0 && ours >= 0)
+		snprintf(ratio, sizeof(ratio), "%.3f", ours / up);
+	printf("# %-44s %14.1f %14.1f %8s  %s\n", name, up, ours, ratio, unit);
+	if (json) {
+		fprintf(json, "%s\n  {\"case\": \"%s\", \"unit\": \"%s\", \"upstream\": %.1f, "
+			"\"rust_utimer\": %.1f, \"ratio\": %s}", json_first ? "" : ",", name, unit,
+			up, ours, up > 0 && ours >= 0 ? ratio : "null");
+		json_first = 0;
+	}
+	fflush(stdout);
+}
+
+/* A /dev/snd/timer client on (GLOBAL, 4, id): started, one tick per period. */
+static snd_timer_t *client(unsigned int id)
+{
+	snd_timer_params_t *params;
+	snd_timer_t *t;
+	char name[80];
+
+	snprintf(name, sizeof(name), "hw:CLASS=%d,SCLASS=%d,DEV=%d,SUBDEV=%u",
+		 SND_TIMER_CLASS_GLOBAL, SND_TIMER_SCLASS_NONE, UTIMER_GLOBAL_DEVICE, id);
+	if (snd_timer_open(&t, name, SND_TIMER_OPEN_NONBLOCK) < 0)
+		die("open %s", name);
+	snd_timer_params_alloca(&params);
+	snd_timer_params_set_auto_start(params, 1);
+	snd_timer_params_set_ticks(params, 1);
+	snd_timer_params_set_queue_size(params, 1024);
+	if (snd_timer_params(t, params) < 0 || snd_timer_start(t) < 0)
+		die("start %s", name);
+	return t;
+}
+
+static void drain(snd_timer_t *t)
+{
+	snd_timer_read_t r[64];
+
+	while (snd_timer_read(t, r, sizeof(r)) > 0)
+		;
+}
+
+/* ------------------------------------------------------------------ TRIGGER */
+
+enum consumer { NONE, CLIENT, ALOOP };
+
+struct cable {
+	struct stream_cfg cfg;
+	snd_pcm_t *play, *cap;
+	short buf[48 * CHANNELS * 16];
+};
+
+static void cable_open(struct cable *c, unsigned int id)
+{
+	int err;
+
+	c->cfg = (struct stream_cfg){ 48000, 48 };
+	memset(c->buf, 0, sizeof(c->buf));
+	if (aloop_point_at(id))
+		die("point snd-aloop at timer %u", id);
+	if ((err = aloop_open_cable(&c->cfg, 64, &c->play, &c->cap, SND_PCM_NONBLOCK)) < 0)
+		die("open the loopback: %s", snd_strerror(err));
+	for (int i = 0; i < 2; i++)
+		if (snd_pcm_writei(c->play, c->buf, 16 * 48) != 16 * 48)
+			die("prefill");
+	if (snd_pcm_start(c->cap) < 0 || snd_pcm_start(c->play) < 0)
+		die("start the loopback");
+}
+
+/* 16 periods out of the capture, 16 into the playback: room for the next 16 triggers. */
+static void cable_refill(struct cable *c)
+{
+	if (snd_pcm_readi(c->cap, c->buf, 16 * 48) != 16 * 48 ||
+	    snd_pcm_writei(c->play, c->buf, 16 * 48) != 16 * 48)
+		die("aloop refill: capture %s", snd_pcm_state_name(snd_pcm_state(c->cap)));
+}
+
+static void cable_close(struct cable *c)
+{
+	snd_pcm_close(c->play);
+	snd_pcm_close(c->cap);
+}
+
+/* ns per TRIGGER on fd, in batches the consumer can take (untimed upkeep between them). */
+static double trigger_cost(int fd, enum consumer kind, snd_timer_t *t, struct cable *c)
+{
+	int batch = kind == NONE ? 2000 : kind == CLIENT ? 256 : 16;
+	int batches = kind == ALOOP ? 16 : 1;
+	double total = 0;
+
+	for (int b = 0; b < batches; b++) {
+		double t0 = now_ns();
+
+		for (int i = 0; i < batch; i++)
+			if (ioctl(fd, UTIMER_IOCTL_TRIGGER) < 0)
+				die("TRIGGER: %s", strerror(errno));
+		total += now_ns() - t0;
+		if (kind == CLIENT)
+			drain(t);
+		else if (kind == ALOOP)
+			cable_refill(c);
+	}
+	return total / (batch * batches);
+}
+
+/* Median ns per TRIGGER for both implementations, interleaved. */
+static void bench_trigger(enum consumer kind, const char *name)
+{
+	double v[NIMPL][rounds];
+	int fd[NIMPL];
+	unsigned int id[NIMPL];
+	snd_timer_t *t[NIMPL] = { NULL };
+
+	for (int i = 0; i < NIMPL; i++) {
+		fd[i] = must_create(i, &id[i]);
+		if (kind == CLIENT)
+			t[i] = client(id[i]);
+	}
+	for (int r = 0; r < rounds; r++)
+		for (int k = 0; k < NIMPL; k++) {
+			int i = (r + k) % NIMPL;
+			struct cable c;
+
+			if (kind == ALOOP)
+				cable_open(&c, id[i]);
+			v[i][r] = trigger_cost(fd[i], kind, t[i], &c);
+			if (kind == ALOOP)
+				cable_close(&c);
+		}
+	result(name, "ns/op", percentile(v[UPSTREAM], rounds, 0.5),
+	       percentile(v[OURS], rounds, 0.5));
+	for (int i = 0; i < NIMPL; i++) {
+		if (t[i])
+			snd_timer_close(t[i]);
+		close(fd[i]);
+	}
+}
+
+/* The floor: an ioctl the timer fd rejects at once, and one on /dev/null. */
+static void bench_floor(void)
+{
+	double v[NIMPL][rounds], null[rounds];
+	int fd[NIMPL], dn = open("/dev/null", O_RDONLY);
+	const unsigned int bogus = _IO('T', 0xfe);
+
+	for (int i = 0; i < NIMPL; i++)
+		fd[i] = must_create(i, NULL);
+	for (int r = 0; r < rounds; r++) {
+		for (int k = 0; k < NIMPL; k++) {
+			int i = (r + k) % NIMPL;
+			double t0 = now_ns();
+
+			for (int n = 0; n < 2000; n++)
+				if (ioctl(fd[i], bogus) == 0 || errno != ENOTTY)
+					die("ioctl %#x on a timer fd did not fail with ENOTTY", bogus);
+			v[i][r] = (now_ns() - t0) / 2000;
+		}
+		double t0 = now_ns();
+
+		for (int n = 0; n < 2000; n++)
+			ioctl(dn, bogus);
+		null[r] = (now_ns() - t0) / 2000;
+	}
+	result("floor: ENOTTY ioctl on the timer fd", "ns/op", percentile(v[UPSTREAM], rounds, 0.5),
+	       percentile(v[OURS], rounds, 0.5));
+	double dnull = percentile(null, rounds, 0.5);
+
+	result("floor: ENOTTY ioctl on /dev/null (both)", "ns/op", dnull, dnull);
+	for (int i = 0; i < NIMPL; i++)
+		close(fd[i]);
+	close(dn);
+}
+
+/* ------------------------------------------------------------------ CREATE */
+
+static void bench_create_close(void)
+{
+	double v[NIMPL][rounds];
+
+	for (int r = 0; r < rounds; r++)
+		for (int k = 0; k < NIMPL; k++) {
+			int i = (r + k) % NIMPL;
+			double t0 = now_ns();
+
+			for (int n = 0; n < 100; n++)
+				close(must_create(i, NULL));
+			v[i][r] = (now_ns() - t0) / 100;
+		}
+	result("CREATE + close", "ns/cycle", percentile(v[UPSTREAM], rounds, 0.5),
+	       percentile(v[OURS], rounds, 0.5));
+}
+
+/*
+ * TRIGGER (one client on the timer) with 1 to 4096 timers alive, and what each CREATE cost
+ * while the ids filled.  One implementation at a time (they share the subdevice space), upstream
+ * only up to its 128 ids.
+ */
+static const int sizes[] = { 1, 16, 128, 1024, 4096 };
+#define NSIZES (int)(sizeof(sizes) / sizeof(sizes[0]))
+static int fillers[4096];
+static double create_ns[NIMPL][4096];
+
+static void scale_one(int i, double *med)
+{
+	int nfill = 0, max = i == UPSTREAM ? 128 : 4096;
+
+	for (int s = 0; s < NSIZES; s++) {
+		double v[rounds];
+		unsigned int id;
+		snd_timer_t *t;
+		int fd;
+
+		med[s] = -1;
+		if (sizes[s] > max)
+			continue;
+		while (nfill < sizes[s] - 1) {
+			double t0 = now_ns();
+
+			fillers[nfill] = must_create(i, NULL);
+			create_ns[i][nfill++] = now_ns() - t0;
+		}
+		fd = must_create(i, &id);
+		t = client(id);
+		for (int r = 0; r < rounds; r++)
+			v[r] = trigger_cost(fd, CLIENT, t, NULL);
+		med[s] = percentile(v, rounds, 0.5);
+		snd_timer_close(t);
+		close(fd);
+	}
+	while (nfill > 0)
+		close(fillers[--nfill]);
+}
+
+static void bench_scale(void)
+{
+	static const int bands[][2] = { { 0, 63 }, { 64, 126 }, { 1024, 1087 }, { 4031, 4094 } };
+	double med[NIMPL][NSIZES];
+	char name[96];
+
+	scale_one(UPSTREAM, med[UPSTREAM]);
+	scale_one(OURS, med[OURS]);
+	for (int s = 0; s < NSIZES; s++) {
+		snprintf(name, sizeof(name), "TRIGGER, 1 client, %d live timers", sizes[s]);
+		result(name, "ns/op", med[UPSTREAM][s], med[OURS][s]);
+	}
+	for (int s = 1; s < NSIZES; s++) {
+		snprintf(name, sizeof(name), "  the same, relative to 1 live timer, at %d", sizes[s]);
+		result(name, "x", med[UPSTREAM][s] >= 0 ? med[UPSTREAM][s] / med[UPSTREAM][0] : -1,
+		       med[OURS][s] / med[OURS][0]);
+	}
+	/* CREATE cost as the ids fill: medians over bands of the number of timers alive. */
+	for (size_t b = 0; b < sizeof(bands) / sizeof(bands[0]); b++) {
+		double v[NIMPL][64];
+		int n = bands[b][1] - bands[b][0] + 1;
+
+		for (int i = 0; i < NIMPL; i++)
+			for (int j = 0; j < n; j++)
+				v[i][j] = create_ns[i][bands[b][0] + j];
+		snprintf(name, sizeof(name), "CREATE with %d to %d timers alive", bands[b][0],
+			 bands[b][1]);
+		result(name, "ns/op", bands[b][1] < 127 ? percentile(v[UPSTREAM], n, 0.5) : -1,
+		       percentile(v[OURS], n, 0.5));
+	}
+}
+
+/* ------------------------------------------------------------------ latency */
+
+struct waiter {
+	int kind;		/* CLIENT or ALOOP */
+	snd_timer_t *t;
+	struct cable *c;
+	double woke;		/* guest ns, when the wait returned */
+	int seq, done;
+};
+
+static void *waiter_thread(void *arg)
+{
+	struct waiter *w = arg;
+	struct pollfd p;
+
+	if (w->kind == CLIENT)
+		snd_timer_poll_descriptors(w->t, &p, 1);
+	for (;;) {
+		if (w->kind == CLIENT) {
+			if (poll(&p, 1, 2000) <= 0)
+				break;
+		} else if (snd_pcm_readi(w->c->cap, w->c->buf, 48) != 48) {
+			break;
+		}
+		w->woke = now_ns();
+		if (w->kind == CLIENT)
+			drain(w->t);
+		__atomic_fetch_add(&w->seq, 1, __ATOMIC_RELEASE);
+		if (__atomic_load_n(&w->done, __ATOMIC_ACQUIRE))
+			break;
+	}
+	return NULL;
+}
+
+static void bench_latency(int kind, const char *name)
+{
+	enum { N = 201 };
+	double lat[NIMPL][N];
+
+	for (int k = 0; k < NIMPL; k++) {
+		int i = k, fd;
+		unsigned int id;
+		struct waiter w = { .kind = kind };
+		struct cable c;
+		pthread_t th;
+
+		fd = must_create(i, &id);
+		if (kind == CLIENT) {
+			w.t = client(id);
+		} else {
+			cable_open(&c, id);
+			snd_pcm_nonblock(c.cap, 0);
+			w.c = &c;
+		}
+		pthread_create(&th, NULL, waiter_thread, &w);
+		for (int n = 0; n < N; n++) {
+			int seq = __atomic_load_n(&w.seq, __ATOMIC_ACQUIRE);
+			double t0;
+
+			usleep(2000);	/* let the waiter block */
+			if (n == N - 1)
+				__atomic_store_n(&w.done, 1, __ATOMIC_RELEASE);
+			t0 = now_ns();
+			if (ioctl(fd, UTIMER_IOCTL_TRIGGER) < 0)
+				die("TRIGGER: %s", strerror(errno));
+			while (__atomic_load_n(&w.seq, __ATOMIC_ACQUIRE) == seq)
+				if (now_ns() - t0 > 10e9)
+					die("%s: the waiter did not wake", name);
+				else
+					sched_yield();
+			lat[i][n] = w.woke - t0;
+			if (kind == ALOOP && snd_pcm_writei(c.play, c.buf, 48) != 48)
+				die("aloop write");
+		}
+		pthread_join(th, NULL);
+		if (kind == CLIENT)
+			snd_timer_close(w.t);
+		else
+			cable_close(&c);
+		close(fd);
+	}
+	char n50[96], n99[96];
+
+	snprintf(n50, sizeof(n50), "%s, p50", name);
+	snprintf(n99, sizeof(n99), "%s, p99", name);
+	result(n50, "ns", percentile(lat[UPSTREAM], N, 0.5), percentile(lat[OURS], N, 0.5));
+	result(n99, "ns", percentile(lat[UPSTREAM], N, 0.99), percentile(lat[OURS], N, 0.99));
+}
+
+/* ------------------------------------------------------------------ memory */
+
+/* Bytes in slab caches: the sum of active objects x object size in /proc/slabinfo. */
+static double slab_bytes(void)
+{
+	FILE *f = fopen("/proc/slabinfo", "r");
+	char line[512], cache[64];
+	unsigned long active, total, size;
+	double sum = 0;
+
+	if (!f)
+		die("/proc/slabinfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lu %lu %lu", cache, &active, &total, &size) == 4)
+			sum += (double)active * size;
+	fclose(f);
+	return sum;
+}
+
+static void bench_memory(void)
+{
+	enum { N = 128 };
+	double per[NIMPL][5];
+	int fds[N];
+
+	for (int r = 0; r < 5; r++)
+		for (int k = 0; k < NIMPL; k++) {
+			int i = (r + k) % NIMPL;
+			double before;
+
+			/* Warm the caches: a first fill and free, then measure the second. */
+			for (int n = 0; n < N; n++)
+				fds[n] = must_create(i, NULL);
+			for (int n = 0; n < N; n++)
+				close(fds[n]);
+			usleep(100000);
+			before = slab_bytes();
+			for (int n = 0; n < N; n++)
+				fds[n] = must_create(i, NULL);
+			per[i][r] = (slab_bytes() - before) / N;
+			for (int n = 0; n < N; n++)
+				close(fds[n]);
+			usleep(100000);
+		}
+	result("slab memory per live timer", "bytes", percentile(per[UPSTREAM], 5, 0.5),
+	       percentile(per[OURS], 5, 0.5));
+}
+
+int main(int argc, char **argv)
+{
+	const char *json_path = NULL;
+	struct rlimit rl = { 16384, 16384 };
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+			rounds = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--json") && i + 1 < argc)
+			json_path = argv[++i];
+		else
+			die("usage: utimer_bench [--rounds N] [--json FILE]");
+	}
+	if (rounds < 3)
+		die("--rounds must be at least 3");
+	setrlimit(RLIMIT_NOFILE, &rl);
+	for (int i = 0; i < NIMPL; i++) {
+		ctl[i] = open(impl_devs[i], O_RDWR | O_CLOEXEC);
+		if (ctl[i] < 0)
+			die("open %s: %s", impl_devs[i], strerror(errno));
+	}
+	if (json_path && !(json = fopen(json_path, "w")))
+		die("%s: %s", json_path, strerror(errno));
+	if (json)
+		fprintf(json, "{\"rounds\": %d, \"results\": [", rounds);
+	printf("# %-44s %14s %14s %8s\n", "case (medians)", "upstream C", "rust_utimer", "ratio");
+	bench_trigger(NONE, "TRIGGER, no consumer");
+	bench_trigger(CLIENT, "TRIGGER, 1 /dev/snd/timer client");
+	bench_trigger(ALOOP, "TRIGGER, snd-aloop stream running");
+	bench_floor();
+	bench_create_close();
+	bench_scale();
+	bench_latency(CLIENT, "TRIGGER to client woken in poll()");
+	bench_latency(ALOOP, "TRIGGER to aloop capture woken in read()");
+	bench_memory();
+	if (json) {
+		fprintf(json, "\n]}\n");
+		fclose(json);
+	}
+	return 0;
+}

@@ -27,7 +27,10 @@ use kernel::{
     module::this_module,
     prelude::*,
     seq_file::SeqFile,
-    sync::aref::ARef,
+    sync::{
+        aref::ARef,
+        Arc, //
+    },
     task::Task,
     types::ForeignOwnable, //
 };
@@ -175,6 +178,14 @@ impl Timer {
         // a concurrent update makes the read stale, never torn (the C code's `READ_ONCE()`).
         unsafe { ptr::addr_of!((*self.ptr.as_ptr()).num_instances).read_volatile() }
     }
+
+    /// The timer's resolution in ns, as given to [`Timer::register`].
+    pub(crate) fn resolution(&self) -> u64 {
+        // SAFETY: `self.ptr` is valid by the type invariants; `hw.resolution` is set before the
+        // timer is registered and never changed.
+        let res = unsafe { (*self.ptr.as_ptr()).hw.resolution };
+        res as u64
+    }
 }
 
 impl Drop for Timer {
@@ -213,19 +224,25 @@ pub(crate) fn capable_sys_resource() -> bool {
     unsafe { bindings::capable(bindings::CAP_SYS_RESOURCE as c_int) }
 }
 
-/// The operations of a file made by [`new_file`], implemented by the data it owns.
+/// The operations of a file made by [`new_file`], implemented by the data it refers to.
 pub(crate) trait FileOps: Sized + Send + Sync + 'static {
     /// Handles `ioctl(2)`, for native and 32-bit tasks alike.
     fn ioctl(&self, cmd: u32, arg: usize) -> Result<isize>;
 
     /// Writes the file's lines of `/proc/<pid>/fdinfo/<fd>`.
     fn show_fdinfo(&self, m: &SeqFile);
+
+    /// Called once, at the file's last close, before the file drops its reference.
+    fn release(&self) {}
 }
 
-/// Creates an anonymous-inode file named `name` that owns `data` until its last close.
+/// Creates an anonymous-inode file named `name` that holds the reference `data` until its last
+/// close.
 ///
-/// The file is `O_RDWR`, holds a reference on this module, and drops `data` when released.
-pub(crate) fn new_file<T: FileOps>(name: &CStr, data: KBox<T>) -> Result<ARef<File>> {
+/// The file is `O_RDWR`, holds a reference on this module, and, when released, calls
+/// [`FileOps::release`] and drops `data`. Holding an [`Arc`] (rather than a box) spares an
+/// allocation per file and an indirection on every call.
+pub(crate) fn new_file<T: FileOps>(name: &CStr, data: Arc<T>) -> Result<ARef<File>> {
     let private = data.into_foreign();
     // SAFETY:
     // * `name` is a valid NUL-terminated string; the dentry copies it.
@@ -244,7 +261,7 @@ pub(crate) fn new_file<T: FileOps>(name: &CStr, data: KBox<T>) -> Result<ARef<Fi
         Ok(raw) => Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(raw.cast::<File>())) }),
         Err(e) => {
             // SAFETY: `private` came from `into_foreign()` above and no file took it.
-            drop(unsafe { KBox::<T>::from_foreign(private) });
+            drop(unsafe { Arc::<T>::from_foreign(private) });
             Err(e)
         }
     }
@@ -259,8 +276,10 @@ impl<T: FileOps> FileVTable<T> {
     /// `file` must be a file made by [`new_file`] with data `T`, being released.
     unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
         // SAFETY: The release call owns the private data, which `new_file` made with
-        // `KBox::<T>::into_foreign()`; nothing uses it after this.
-        drop(unsafe { KBox::<T>::from_foreign((*file).private_data) });
+        // `Arc::<T>::into_foreign()`; nothing uses it after this.
+        let data = unsafe { Arc::<T>::from_foreign((*file).private_data) };
+        data.release();
+        drop(data);
         0
     }
 
@@ -270,7 +289,7 @@ impl<T: FileOps> FileVTable<T> {
     unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
         // SAFETY: The ioctl call holds a reference to the file, so the private data that
         // `new_file` made lives at least until it returns.
-        let data = unsafe { KBox::<T>::borrow((*file).private_data) };
+        let data = unsafe { Arc::<T>::borrow((*file).private_data) };
         match data.ioctl(cmd, arg) {
             Ok(ret) => ret as c_long,
             Err(err) => err.to_errno() as c_long,
@@ -284,7 +303,7 @@ impl<T: FileOps> FileVTable<T> {
     unsafe extern "C" fn show_fdinfo(m: *mut bindings::seq_file, file: *mut bindings::file) {
         // SAFETY: The caller holds a reference to the file, so the private data that `new_file`
         // made lives at least until this returns.
-        let data = unsafe { KBox::<T>::borrow((*file).private_data) };
+        let data = unsafe { Arc::<T>::borrow((*file).private_data) };
         // SAFETY: By the function's safety requirements `m` is valid and ours for this call.
         data.show_fdinfo(unsafe { SeqFile::from_raw(m) });
     }

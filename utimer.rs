@@ -27,7 +27,7 @@ use kernel::{
     seq_print,
     str::{
         BStr,
-        CString, //
+        CStr, //
     },
     sync::{
         atomic::{
@@ -199,7 +199,6 @@ pub(crate) struct UserTimer {
     timer: Timer,
     id: Id,
     charge: Charge,
-    resolution: u64,
     creator_pid: Pid,
     creator_comm: [u8; 16],
     created: Instant<Monotonic>,
@@ -218,7 +217,7 @@ impl UserTimer {
             self.id.0,
             self.charge.0.into_uid_in_current_ns(),
             self.creator_pid,
-            self.resolution,
+            self.timer.resolution(),
             self.triggers.load(Relaxed),
             self.timer.instances(),
             self.created.elapsed().as_millis(),
@@ -227,24 +226,16 @@ impl UserTimer {
     }
 }
 
-/// The private data of a timer's fd. While it lives, the timer is listed in the registry.
-struct TimerFile(Arc<UserTimer>);
-
-impl Drop for TimerFile {
-    fn drop(&mut self) {
-        let id = self.0.id.0 as usize;
-        // Taken out under the lock, dropped after it: never the last reference, `self.0` is.
-        let listed = REGISTRY.lock().timers.get_mut(id).and_then(Option::take);
-        drop(listed);
-    }
-}
-
-impl FileOps for TimerFile {
+/// A timer's fd owns a reference to its [`UserTimer`]; while the fd is open, the timer is also
+/// listed in the registry.
+impl FileOps for UserTimer {
+    // Inlined into the file's `unlocked_ioctl`: TRIGGER is the hot path.
+    #[inline]
     fn ioctl(&self, cmd: u32, _arg: usize) -> Result<isize> {
         match cmd {
             IOCTL_TRIGGER => {
-                self.0.triggers.fetch_add(1, Relaxed);
-                self.0.timer.interrupt();
+                self.triggers.fetch_add(1, Relaxed);
+                self.timer.interrupt();
                 Ok(0)
             }
             _ => Err(ENOTTY),
@@ -252,11 +243,57 @@ impl FileOps for TimerFile {
     }
 
     fn show_fdinfo(&self, m: &SeqFile) {
-        let t = &self.0;
-        seq_print!(m, "utimer-id:\t{}\n", t.id.0);
-        seq_print!(m, "utimer-resolution:\t{}\n", t.resolution);
-        seq_print!(m, "utimer-triggers:\t{}\n", t.triggers.load(Relaxed));
-        seq_print!(m, "utimer-instances:\t{}\n", t.timer.instances());
+        seq_print!(m, "utimer-id:\t{}\n", self.id.0);
+        seq_print!(m, "utimer-resolution:\t{}\n", self.timer.resolution());
+        seq_print!(m, "utimer-triggers:\t{}\n", self.triggers.load(Relaxed));
+        seq_print!(m, "utimer-instances:\t{}\n", self.timer.instances());
+    }
+
+    /// The fd's last close: unlisted, so that the file's reference is the last one.
+    fn release(&self) {
+        // Taken out under the lock, dropped after it: never the last reference, the file's is.
+        let id = self.id.0 as usize;
+        let listed = REGISTRY.lock().timers.get_mut(id).and_then(Option::take);
+        drop(listed);
+    }
+}
+
+/// A timer's name, `snd-utimer<id>`, as upstream names its timers and their files; built on the
+/// stack, as CREATE needs it only while it runs.
+struct TimerName {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl TimerName {
+    const PREFIX: &'static [u8] = b"snd-utimer";
+
+    fn new(id: u32) -> Self {
+        let mut buf = [0u8; 24];
+        // The prefix, then the decimal digits of `id` (at most 10), most significant first; the
+        // rest stays NUL.
+        let mut len = 0;
+        for (dst, &src) in buf.iter_mut().zip(Self::PREFIX) {
+            *dst = src;
+            len += 1;
+        }
+        let mut divisor = 1_000_000_000;
+        while divisor > 1 && id / divisor == 0 {
+            divisor /= 10;
+        }
+        while divisor > 0 {
+            if let Some(dst) = buf.get_mut(len) {
+                *dst = b'0' + (id / divisor % 10) as u8;
+                len += 1;
+            }
+            divisor /= 10;
+        }
+        Self { buf, len: len + 1 }
+    }
+
+    fn as_cstr(&self) -> Result<&CStr> {
+        let bytes = self.buf.get(..self.len).ok_or(EINVAL)?;
+        CStr::from_bytes_with_nul(bytes).map_err(|_| EINVAL)
     }
 }
 
@@ -266,12 +303,12 @@ impl FileOps for TimerFile {
 /// space; a subdevice it holds makes registration fail with `EBUSY`, and we try the next id.
 /// The ids tried meanwhile stay taken until we return, so each is tried once. `ENOSPC` when no
 /// id is left.
-fn register_lowest_free(resolution: u64) -> Result<(Id, CString, Timer)> {
+fn register_lowest_free(resolution: u64) -> Result<(Id, TimerName, Timer)> {
     let mut busy = KVec::new();
     loop {
         let id = Id::take()?;
-        let name = CString::try_from_fmt(fmt!("snd-utimer{}", id.0))?;
-        match Timer::register(&name, id.0, resolution) {
+        let name = TimerName::new(id.0);
+        match Timer::register(name.as_cstr()?, id.0, resolution) {
             Ok(timer) => return Ok((id, name, timer)),
             Err(e) if e == EBUSY => busy.push(id, GFP_KERNEL)?,
             Err(e) => return Err(e),
@@ -313,7 +350,6 @@ fn create(arg: usize) -> Result<isize> {
             timer,
             id,
             charge,
-            resolution: info.resolution,
             creator_pid: task.tgid(),
             creator_comm: alsa::current_comm(),
             created: Instant::now(),
@@ -321,7 +357,7 @@ fn create(arg: usize) -> Result<isize> {
         },
         GFP_KERNEL,
     )?;
-    let file = alsa::new_file(&name, KBox::new(TimerFile(user_timer.clone()), GFP_KERNEL)?)?;
+    let file = alsa::new_file(name.as_cstr()?, user_timer.clone())?;
 
     // On failure `file` is dropped here, and its release frees the timer and the id before this
     // task returns to userspace.

@@ -195,7 +195,7 @@ enum op {
 static const char *const op_names[NOPS] = {
 	"create", "create_enomem_injected", "trigger", "close", "dup_trigger_close",
 	"fork_trigger", "fdinfo_read", "debugfs_read", "snd_timer_open_start_read_close",
-	"snd_timer_select_enodev", "snd_timer_ticks_read", "aloop_periods_bit_exact",
+	"snd_timer_absent_or_gone", "snd_timer_ticks_read", "aloop_periods_bit_exact",
 };
 
 static unsigned long ops[NOPS];
@@ -398,8 +398,11 @@ static void *consumer(void *arg)
 		long n;
 
 		if (err < 0) {
-			/* The timer is not there, or went away between open and start. */
-			if (err == -ENODEV || err == -EBADFD)
+			/*
+			 * The timer is not there (ENODEV), or went away between open and start: the
+			 * core closed the instance, PARAMS answers EBADFD and START EINVAL.
+			 */
+			if (err == -ENODEV || err == -EBADFD || err == -EINVAL)
 				count(OP_READER_NODEV, 1);
 			else
 				bad("alsa-lib client of timer %u: %s", id, snd_strerror(err));

@@ -5,7 +5,7 @@
  * max_timers=4096).  Each measurement alternates the two implementations round by round (the
  * order flips every round) and reports the medians and their ratio, rust_utimer / upstream.
  *
- *   utimer_bench [--rounds N] [--json FILE]
+ *   utimer_bench [--rounds N] [--json FILE] [--only trigger|floor|create|scale|latency|memory]
  *
  * Cases: TRIGGER with no consumer, with one /dev/snd/timer client, with a running snd-aloop
  * stream; the floor (an ioctl the timer fd rejects, ENOTTY, and one on /dev/null); CREATE +
@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,7 +152,7 @@ struct cable {
 	short buf[48 * CHANNELS * 16];
 };
 
-static void cable_open(struct cable *c, unsigned int id)
+static void cable_open(struct cable *c, unsigned int id, int cap_mode)
 {
 	int err;
 
@@ -159,7 +160,7 @@ static void cable_open(struct cable *c, unsigned int id)
 	memset(c->buf, 0, sizeof(c->buf));
 	if (aloop_point_at(id))
 		die("point snd-aloop at timer %u", id);
-	if ((err = aloop_open_cable(&c->cfg, 64, &c->play, &c->cap, SND_PCM_NONBLOCK)) < 0)
+	if ((err = aloop_open_cable(&c->cfg, 64, &c->play, &c->cap, cap_mode)) < 0)
 		die("open the loopback: %s", snd_strerror(err));
 	for (int i = 0; i < 2; i++)
 		if (snd_pcm_writei(c->play, c->buf, 16 * 48) != 16 * 48)
@@ -223,7 +224,7 @@ static void bench_trigger(enum consumer kind, const char *name)
 			struct cable c;
 
 			if (kind == ALOOP)
-				cable_open(&c, id[i]);
+				cable_open(&c, id[i], SND_PCM_NONBLOCK);
 			v[i][r] = trigger_cost(fd[i], kind, t[i], &c);
 			if (kind == ALOOP)
 				cable_close(&c);
@@ -414,8 +415,7 @@ static void bench_latency(int kind, const char *name)
 		if (kind == CLIENT) {
 			w.t = client(id);
 		} else {
-			cable_open(&c, id);
-			snd_pcm_nonblock(c.cap, 0);
+			cable_open(&c, id, 0);	/* a blocking capture */
 			w.c = &c;
 		}
 		pthread_create(&th, NULL, waiter_thread, &w);
@@ -431,7 +431,9 @@ static void bench_latency(int kind, const char *name)
 				die("TRIGGER: %s", strerror(errno));
 			while (__atomic_load_n(&w.seq, __ATOMIC_ACQUIRE) == seq)
 				if (now_ns() - t0 > 10e9)
-					die("%s: the waiter did not wake", name);
+					die("%s (%s): the waiter did not wake at trigger %d; capture %s, avail %ld", name,
+					    impl_devs[i], n, kind == ALOOP ? snd_pcm_state_name(snd_pcm_state(c.cap)) : "-",
+					    kind == ALOOP ? snd_pcm_avail(c.cap) : 0L);
 				else
 					sched_yield();
 			lat[i][n] = w.woke - t0;
@@ -455,20 +457,46 @@ static void bench_latency(int kind, const char *name)
 
 /* ------------------------------------------------------------------ memory */
 
-/* Bytes in slab caches: the sum of active objects x object size in /proc/slabinfo. */
+/*
+ * Bytes of slab objects in use: for every cache in /sys/kernel/slab (aliases skipped), shrunk
+ * first so that the objects cached per CPU (slabs, sheaves) go back to their slabs, objects in
+ * use x the object's size in the slab.
+ */
 static double slab_bytes(void)
 {
-	FILE *f = fopen("/proc/slabinfo", "r");
-	char line[512], cache[64];
-	unsigned long active, total, size;
+	DIR *d = opendir("/sys/kernel/slab");
+	struct dirent *e;
 	double sum = 0;
 
-	if (!f)
-		die("/proc/slabinfo: %s", strerror(errno));
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %lu %lu %lu", cache, &active, &total, &size) == 4)
-			sum += (double)active * size;
-	fclose(f);
+	if (!d)
+		die("/sys/kernel/slab: %s", strerror(errno));
+	while ((e = readdir(d))) {
+		char path[512];
+		unsigned long objects = 0, size = 0;
+		FILE *f;
+
+		if (e->d_name[0] == '.' || e->d_type == DT_LNK)
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", e->d_name);
+		if ((f = fopen(path, "w"))) {
+			fputs("1", f);
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/objects", e->d_name);
+		if ((f = fopen(path, "r"))) {
+			if (fscanf(f, "%lu", &objects) != 1)
+				objects = 0;
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/slab_size", e->d_name);
+		if ((f = fopen(path, "r"))) {
+			if (fscanf(f, "%lu", &size) != 1)
+				size = 0;
+			fclose(f);
+		}
+		sum += (double)objects * size;
+	}
+	closedir(d);
 	return sum;
 }
 
@@ -483,12 +511,6 @@ static void bench_memory(void)
 			int i = (r + k) % NIMPL;
 			double before;
 
-			/* Warm the caches: a first fill and free, then measure the second. */
-			for (int n = 0; n < N; n++)
-				fds[n] = must_create(i, NULL);
-			for (int n = 0; n < N; n++)
-				close(fds[n]);
-			usleep(100000);
 			before = slab_bytes();
 			for (int n = 0; n < N; n++)
 				fds[n] = must_create(i, NULL);
@@ -503,7 +525,7 @@ static void bench_memory(void)
 
 int main(int argc, char **argv)
 {
-	const char *json_path = NULL;
+	const char *json_path = NULL, *only = "";
 	struct rlimit rl = { 16384, 16384 };
 
 	for (int i = 1; i < argc; i++) {
@@ -511,8 +533,11 @@ int main(int argc, char **argv)
 			rounds = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--json") && i + 1 < argc)
 			json_path = argv[++i];
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			only = argv[++i];
 		else
-			die("usage: utimer_bench [--rounds N] [--json FILE]");
+			die("usage: utimer_bench [--rounds N] [--json FILE] "
+			    "[--only trigger|floor|create|scale|latency|memory]");
 	}
 	if (rounds < 3)
 		die("--rounds must be at least 3");
@@ -527,15 +552,24 @@ int main(int argc, char **argv)
 	if (json)
 		fprintf(json, "{\"rounds\": %d, \"results\": [", rounds);
 	printf("# %-44s %14s %14s %8s\n", "case (medians)", "upstream C", "rust_utimer", "ratio");
-	bench_trigger(NONE, "TRIGGER, no consumer");
-	bench_trigger(CLIENT, "TRIGGER, 1 /dev/snd/timer client");
-	bench_trigger(ALOOP, "TRIGGER, snd-aloop stream running");
-	bench_floor();
-	bench_create_close();
-	bench_scale();
-	bench_latency(CLIENT, "TRIGGER to client woken in poll()");
-	bench_latency(ALOOP, "TRIGGER to aloop capture woken in read()");
-	bench_memory();
+#define WANT(x) (!*only || !strcmp(only, x))
+	if (WANT("trigger")) {
+		bench_trigger(NONE, "TRIGGER, no consumer");
+		bench_trigger(CLIENT, "TRIGGER, 1 /dev/snd/timer client");
+		bench_trigger(ALOOP, "TRIGGER, snd-aloop stream running");
+	}
+	if (WANT("floor"))
+		bench_floor();
+	if (WANT("create"))
+		bench_create_close();
+	if (WANT("scale"))
+		bench_scale();
+	if (WANT("latency")) {
+		bench_latency(CLIENT, "TRIGGER to client woken in poll()");
+		bench_latency(ALOOP, "TRIGGER to aloop capture woken in read()");
+	}
+	if (WANT("memory"))
+		bench_memory();
 	if (json) {
 		fprintf(json, "\n]}\n");
 		fclose(json);

@@ -90,7 +90,7 @@ pub(crate) struct Registry {
     /// The most timers one user may hold, unless it has `CAP_SYS_RESOURCE`.
     max_user_timers: u32,
     /// Live timers by id, for the debugfs listing; the slots are allocated at load time.
-    timers: KVVec<Option<Arc<UserTimer>>>,
+    timers: KVVec<Listed>,
 }
 
 impl Registry {
@@ -124,8 +124,9 @@ pub(crate) fn init(max_timers: u32, max_user_timers: u32) -> Result<State> {
     let mut reg = REGISTRY.lock();
     reg.ids.set_capacity(max_timers);
     reg.max_user_timers = max_user_timers;
+    let now = Instant::now();
     for _ in 0..max_timers {
-        reg.timers.push(None, GFP_KERNEL)?;
+        reg.timers.push(Listed::empty(now), GFP_KERNEL)?;
     }
     Ok(state)
 }
@@ -193,33 +194,53 @@ impl Drop for Charge {
     }
 }
 
-/// A timer created through `/dev/utimer`.
+/// A timer created through `/dev/utimer`, shared by its fd and its listing.
+///
+/// Only what the fd needs is here (32 bytes with the reference count, the smallest slab that
+/// fits); who created the timer and when is in its [`Listed`] slot, allocated at load time.
 pub(crate) struct UserTimer {
     // Field order matters: the timer is unregistered before its id can be taken again.
     timer: Timer,
     id: Id,
     charge: Charge,
-    creator_pid: Pid,
-    creator_comm: [u8; 16],
-    created: Instant<Monotonic>,
     triggers: Atomic<u64>,
 }
 
-impl UserTimer {
+/// A slot of the debugfs listing: a live timer, and who created it when.
+pub(crate) struct Listed {
+    timer: Option<Arc<UserTimer>>,
+    creator_pid: Pid,
+    creator_comm: [u8; 16],
+    created: Instant<Monotonic>,
+}
+
+impl Listed {
+    fn empty(now: Instant<Monotonic>) -> Self {
+        Self {
+            timer: None,
+            creator_pid: 0,
+            creator_comm: [0; 16],
+            created: now,
+        }
+    }
+
     fn comm(&self) -> &BStr {
         BStr::from_bytes(self.creator_comm.split(|&c| c == 0).next().unwrap_or(&[]))
     }
 
-    /// One line of the debugfs listing; see [`write_listing`].
+    /// One line of the debugfs listing, if the slot has a timer; see [`write_listing`].
     fn write_line(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(t) = &self.timer else {
+            return Ok(());
+        };
         f.write_fmt(fmt!(
             "{} {} {} {} {} {} {} {}\n",
-            self.id.0,
-            self.charge.0.into_uid_in_current_ns(),
+            t.id.0,
+            t.charge.0.into_uid_in_current_ns(),
             self.creator_pid,
-            self.timer.resolution(),
-            self.triggers.load(Relaxed),
-            self.timer.instances(),
+            t.timer.resolution(),
+            t.triggers.load(Relaxed),
+            t.timer.instances(),
             self.created.elapsed().as_millis(),
             self.comm(),
         ))
@@ -253,7 +274,11 @@ impl FileOps for UserTimer {
     fn release(&self) {
         // Taken out under the lock, dropped after it: never the last reference, the file's is.
         let id = self.id.0 as usize;
-        let listed = REGISTRY.lock().timers.get_mut(id).and_then(Option::take);
+        let listed = REGISTRY
+            .lock()
+            .timers
+            .get_mut(id)
+            .and_then(|slot| slot.timer.take());
         drop(listed);
     }
 }
@@ -350,9 +375,6 @@ fn create(arg: usize) -> Result<isize> {
             timer,
             id,
             charge,
-            creator_pid: task.tgid(),
-            creator_comm: alsa::current_comm(),
-            created: Instant::now(),
             triggers: Atomic::new(0),
         },
         GFP_KERNEL,
@@ -362,8 +384,14 @@ fn create(arg: usize) -> Result<isize> {
     // On failure `file` is dropped here, and its release frees the timer and the id before this
     // task returns to userspace.
     writer.write(&info)?;
-    if let Some(listed) = REGISTRY.lock().timers.get_mut(slot) {
-        *listed = Some(user_timer);
+    let listed = Listed {
+        timer: Some(user_timer),
+        creator_pid: task.tgid(),
+        creator_comm: alsa::current_comm(),
+        created: Instant::now(),
+    };
+    if let Some(place) = REGISTRY.lock().timers.get_mut(slot) {
+        *place = listed;
     }
     fd.fd_install(file);
     Ok(0)
@@ -380,7 +408,7 @@ fn create(arg: usize) -> Result<isize> {
 /// `comm` is last because it may contain spaces.
 pub(crate) fn write_listing(f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let reg = REGISTRY.lock();
-    let live = reg.timers.iter().flatten().count();
+    let live = reg.timers.iter().filter(|l| l.timer.is_some()).count();
     writeln!(
         f,
         "# max_timers {} max_user_timers {} live {}",
@@ -392,8 +420,8 @@ pub(crate) fn write_listing(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f,
         "# id uid pid resolution_ns triggers instances age_ms comm"
     )?;
-    for timer in reg.timers.iter().flatten() {
-        timer.write_line(f)?;
+    for listed in reg.timers.iter() {
+        listed.write_line(f)?;
     }
     Ok(())
 }

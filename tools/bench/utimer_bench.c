@@ -104,7 +104,10 @@ static void result(const char *name, const char *unit, double up, double ours)
 
 	if (up > 0 && ours >= 0)
 		snprintf(ratio, sizeof(ratio), "%.3f", ours / up);
-	printf("# %-44s %14.1f %14.1f %8s  %s\n", name, up, ours, ratio, unit);
+	if (!strcmp(unit, "x"))
+		printf("# %-44s %14.3f %14.3f %8s  %s\n", name, up, ours, ratio, unit);
+	else
+		printf("# %-44s %14.1f %14.1f %8s  %s\n", name, up, ours, ratio, unit);
 	if (json) {
 		fprintf(json, "%s\n  {\"case\": \"%s\", \"unit\": \"%s\", \"upstream\": %.1f, "
 			"\"rust_utimer\": %.1f, \"ratio\": %s}", json_first ? "" : ",", name, unit,
@@ -458,69 +461,106 @@ static void bench_latency(int kind, const char *name)
 /* ------------------------------------------------------------------ memory */
 
 /*
- * Bytes of slab objects in use: for every cache in /sys/kernel/slab (aliases skipped), shrunk
- * first so that the objects cached per CPU (slabs, sheaves) go back to their slabs, objects in
- * use x the object's size in the slab.
+ * Slab objects in use, per cache of /sys/kernel/slab (aliases skipped): every cache is shrunk
+ * first so that the objects cached per CPU (slabs, sheaves) go back to their slabs.
  */
-static double slab_bytes(void)
+#define MAX_CACHES 512
+
+struct slab_snapshot {
+	int n;
+	char name[MAX_CACHES][64];
+	unsigned long objects[MAX_CACHES], size[MAX_CACHES];
+};
+
+static unsigned long read_ulong(const char *cache, const char *attr, int shrink_first)
 {
-	DIR *d = opendir("/sys/kernel/slab");
-	struct dirent *e;
-	double sum = 0;
+	char path[512];
+	unsigned long v = 0;
+	FILE *f;
 
-	if (!d)
-		die("/sys/kernel/slab: %s", strerror(errno));
-	while ((e = readdir(d))) {
-		char path[512];
-		unsigned long objects = 0, size = 0;
-		FILE *f;
-
-		if (e->d_name[0] == '.' || e->d_type == DT_LNK)
-			continue;
-		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", e->d_name);
+	if (shrink_first) {
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", cache);
 		if ((f = fopen(path, "w"))) {
 			fputs("1", f);
 			fclose(f);
 		}
-		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/objects", e->d_name);
-		if ((f = fopen(path, "r"))) {
-			if (fscanf(f, "%lu", &objects) != 1)
-				objects = 0;
-			fclose(f);
-		}
-		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/slab_size", e->d_name);
-		if ((f = fopen(path, "r"))) {
-			if (fscanf(f, "%lu", &size) != 1)
-				size = 0;
-			fclose(f);
-		}
-		sum += (double)objects * size;
+	}
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/%s", cache, attr);
+	if ((f = fopen(path, "r"))) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+static void slab_snapshot(struct slab_snapshot *ss)
+{
+	DIR *d = opendir("/sys/kernel/slab");
+	struct dirent *e;
+
+	if (!d)
+		die("/sys/kernel/slab: %s", strerror(errno));
+	ss->n = 0;
+	while ((e = readdir(d)) && ss->n < MAX_CACHES) {
+		if (e->d_name[0] == '.' || e->d_type == DT_LNK)
+			continue;
+		if (strlen(e->d_name) >= sizeof(ss->name[0]))
+			continue;
+		memcpy(ss->name[ss->n], e->d_name, strlen(e->d_name) + 1);
+		ss->objects[ss->n] = read_ulong(e->d_name, "objects", 1);
+		ss->size[ss->n] = read_ulong(e->d_name, "slab_size", 0);
+		ss->n++;
 	}
 	closedir(d);
+}
+
+/* Bytes more in `after` than in `before`; with `show`, the caches that grew by n/2 objects. */
+static double slab_delta(const struct slab_snapshot *before, const struct slab_snapshot *after,
+			 int n, const char *show)
+{
+	double sum = 0;
+
+	for (int i = 0; i < after->n; i++)
+		for (int j = 0; j < before->n; j++) {
+			long d;
+
+			if (strcmp(after->name[i], before->name[j]))
+				continue;
+			d = (long)after->objects[i] - (long)before->objects[j];
+			sum += (double)d * after->size[i];
+			if (show && d >= n / 2)
+				printf("#   %s: %s %+.2f objects of %lu bytes per timer\n", show,
+				       after->name[i], (double)d / n, after->size[i]);
+			break;
+		}
 	return sum;
 }
 
+static struct slab_snapshot snap_before, snap_after;
+
 static void bench_memory(void)
 {
-	enum { N = 128 };
-	double per[NIMPL][5];
+	enum { N = 128, R = 9 };
+	double per[NIMPL][R];
 	int fds[N];
 
-	for (int r = 0; r < 5; r++)
+	for (int r = 0; r < R; r++)
 		for (int k = 0; k < NIMPL; k++) {
 			int i = (r + k) % NIMPL;
-			double before;
 
-			before = slab_bytes();
+			slab_snapshot(&snap_before);
 			for (int n = 0; n < N; n++)
 				fds[n] = must_create(i, NULL);
-			per[i][r] = (slab_bytes() - before) / N;
+			slab_snapshot(&snap_after);
+			per[i][r] = slab_delta(&snap_before, &snap_after, N,
+					       r == R - 1 ? impl_devs[i] : NULL) / N;
 			for (int n = 0; n < N; n++)
 				close(fds[n]);
 			usleep(100000);
 		}
-	result("slab memory per live timer", "bytes", percentile(per[UPSTREAM], 5, 0.5),
-	       percentile(per[OURS], 5, 0.5));
+	result("slab memory per live timer", "bytes", percentile(per[UPSTREAM], R, 0.5),
+	       percentile(per[OURS], R, 0.5));
 }
 
 int main(int argc, char **argv)

@@ -109,8 +109,8 @@ static void result(const char *name, const char *unit, double up, double ours)
 	else
 		printf("# %-44s %14.1f %14.1f %8s  %s\n", name, up, ours, ratio, unit);
 	if (json) {
-		fprintf(json, "%s\n  {\"case\": \"%s\", \"unit\": \"%s\", \"upstream\": %.1f, "
-			"\"rust_utimer\": %.1f, \"ratio\": %s}", json_first ? "" : ",", name, unit,
+		fprintf(json, "%s\n  {\"case\": \"%s\", \"unit\": \"%s\", \"upstream\": %.3f, "
+			"\"rust_utimer\": %.3f, \"ratio\": %s}", json_first ? "" : ",", name, unit,
 			up, ours, up > 0 && ours >= 0 ? ratio : "null");
 		json_first = 0;
 	}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * snd-aloop streams for the selftests (alsa-lib): cable 0, S16_LE stereo, started by hand, a
- * known pattern that makes every sample of a long stream distinct from its neighbours.
+ * alsa-lib helpers for the selftests and the benchmark: snd-aloop streams on cable 0 (S16_LE
+ * stereo, started by hand, a known pattern that makes every sample of a long stream distinct
+ * from its neighbours), and /dev/snd/timer clients of a utimer.
  */
 #ifndef ALOOP_HELPERS_H
 #define ALOOP_HELPERS_H
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <alsa/asoundlib.h>
+
+#include "../uapi/rust_utimer.h"
 
 #define CHANNELS 2
 
@@ -21,6 +24,14 @@ struct stream_cfg {
 static inline short aloop_pattern(unsigned long frame, int ch)
 {
 	return (short)((frame * 7919u + (unsigned long)ch * 104729u + 1u) & 0xffff);
+}
+
+/* Fill `frames` frames of buf with the pattern, from frame `first` of the stream on. */
+static inline void aloop_fill(short *buf, unsigned long first, unsigned long frames)
+{
+	for (unsigned long f = 0; f < frames; f++)
+		for (int c = 0; c < CHANNELS; c++)
+			buf[f * CHANNELS + c] = aloop_pattern(first + f, c);
 }
 
 /* hw and sw parameters: cfg's rate and period, `periods` periods of buffer, no auto start. */
@@ -73,6 +84,15 @@ static inline int aloop_open_cable(const struct stream_cfg *cfg, unsigned int pe
 	return 0;
 }
 
+/* Close what aloop_open_cable() opened (either may be NULL). */
+static inline void aloop_close_cable(snd_pcm_t *play, snd_pcm_t *cap)
+{
+	if (play)
+		snd_pcm_close(play);
+	if (cap)
+		snd_pcm_close(cap);
+}
+
 /*
  * Point snd-aloop at timer (GLOBAL, 4, id): through /proc when loaded, else by loading it with
  * timer_source=-1.4.<id>, the way the feature is documented.  0 or -1.
@@ -91,6 +111,33 @@ static inline int aloop_point_at(unsigned int id)
 	printf("# %s\n", cmd);
 	fflush(stdout);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/*
+ * A /dev/snd/timer client of timer (GLOBAL, 4, id) through alsa-lib, as applications open one
+ * (hw:CLASS=1,SCLASS=0,DEV=4,SUBDEV=<id>): one tick per event, started.  0 or a negative errno
+ * (-ENODEV: no such timer); *t is NULL on failure.
+ */
+static inline int utimer_client_open(snd_timer_t **t, unsigned int id, int nonblock)
+{
+	snd_timer_params_t *params;
+	char name[80];
+	int err;
+
+	snprintf(name, sizeof(name), "hw:CLASS=%d,SCLASS=%d,DEV=%d,SUBDEV=%u",
+		 SND_TIMER_CLASS_GLOBAL, SND_TIMER_SCLASS_NONE, UTIMER_GLOBAL_DEVICE, id);
+	*t = NULL;
+	if ((err = snd_timer_open(t, name, nonblock ? SND_TIMER_OPEN_NONBLOCK : 0)) < 0)
+		return err;
+	snd_timer_params_alloca(&params);
+	snd_timer_params_set_auto_start(params, 1);
+	snd_timer_params_set_ticks(params, 1);
+	snd_timer_params_set_queue_size(params, 1024);
+	if ((err = snd_timer_params(*t, params)) < 0 || (err = snd_timer_start(*t)) < 0) {
+		snd_timer_close(*t);
+		*t = NULL;
+	}
+	return err;
 }
 
 #endif /* ALOOP_HELPERS_H */

@@ -215,10 +215,7 @@ out:
 		wav_header(wav, cfg->rate, read_frames * CHANNELS * sizeof(short));
 		fclose(wav);
 	}
-	if (play)
-		snd_pcm_close(play);
-	if (cap)
-		snd_pcm_close(cap);
+	aloop_close_cable(play, cap);
 	if (u.fd >= 0)
 		close(u.fd);
 	free(pbuf);
@@ -289,10 +286,7 @@ static void closed_timer_stalls_until_eio(int ctl, int n)
 	ok = 1;
 out:
 	periods = saved;
-	if (play)
-		snd_pcm_close(play);
-	if (cap)
-		snd_pcm_close(cap);
+	aloop_close_cable(play, cap);
 	if (u.fd >= 0)
 		close(u.fd);
 	free(buf);
@@ -317,24 +311,15 @@ static void aloop_cannot_start_on_a_running_timer(int ctl, int n)
 	struct utimer_uinfo u = { .resolution = utimer_resolution(cfg.rate, cfg.period) };
 	snd_pcm_t *play = NULL, *cap = NULL;
 	snd_timer_t *client = NULL;
-	snd_timer_params_t *params;
 	short *buf = calloc(1, bytes);
-	char name[80];
 	int ok = 0, err, t;
 	long avail;
 
 	u.fd = -1;
-	snd_timer_params_alloca(&params);
 	CHECK(buf, "out of memory");
 	CHECK(ioctl(ctl, UTIMER_IOCTL_CREATE, &u) == 0, "CREATE: %s", strerror(errno));
-	snprintf(name, sizeof(name), "hw:CLASS=%d,SCLASS=%d,DEV=%d,SUBDEV=%u",
-		 SND_TIMER_CLASS_GLOBAL, SND_TIMER_SCLASS_NONE, UTIMER_GLOBAL_DEVICE, u.id);
-	snd_timer_params_set_auto_start(params, 1);
-	snd_timer_params_set_ticks(params, 1);
-	err = snd_timer_open(&client, name, SND_TIMER_OPEN_NONBLOCK);
-	CHECK(err == 0, "open %s: %s", name, snd_strerror(err));
-	CHECK((err = snd_timer_params(client, params)) == 0 && (err = snd_timer_start(client)) == 0,
-	      "start %s: %s", name, snd_strerror(err));
+	err = utimer_client_open(&client, u.id, 1);
+	CHECK(err == 0, "a /dev/snd/timer client of timer %u: %s", u.id, snd_strerror(err));
 	CHECK(aloop_point_at(u.id) == 0, "cannot point snd-aloop at timer %u", u.id);
 	err = aloop_open_cable(&cfg, periods, &play, &cap, SND_PCM_NONBLOCK);
 	CHECK(err == 0, "open the loopback: %s", snd_strerror(err));
@@ -360,10 +345,7 @@ static void aloop_cannot_start_on_a_running_timer(int ctl, int n)
 	     "idle timer it ran");
 	ok = 1;
 out:
-	if (play)
-		snd_pcm_close(play);
-	if (cap)
-		snd_pcm_close(cap);
+	aloop_close_cable(play, cap);
 	if (client)
 		snd_timer_close(client);
 	if (u.fd >= 0)

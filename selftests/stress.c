@@ -345,31 +345,6 @@ static void *owner(void *arg)
 	return NULL;
 }
 
-/*
- * A /dev/snd/timer client through alsa-lib, as applications open one: timer (GLOBAL, 4, id),
- * one tick per period, started.  0 or a negative errno (-ENODEV: no such timer).
- */
-static int client_open(snd_timer_t **t, unsigned int id, int nonblock)
-{
-	snd_timer_params_t *params;
-	char name[80];
-	int err;
-
-	snprintf(name, sizeof(name), "hw:CLASS=%d,SCLASS=%d,DEV=%d,SUBDEV=%u",
-		 SND_TIMER_CLASS_GLOBAL, SND_TIMER_SCLASS_NONE, UTIMER_GLOBAL_DEVICE, id);
-	*t = NULL;
-	if ((err = snd_timer_open(t, name, nonblock ? SND_TIMER_OPEN_NONBLOCK : 0)) < 0)
-		return err;
-	snd_timer_params_alloca(&params);
-	snd_timer_params_set_auto_start(params, 1);
-	snd_timer_params_set_ticks(params, 1);
-	if ((err = snd_timer_params(*t, params)) < 0 || (err = snd_timer_start(*t)) < 0) {
-		snd_timer_close(*t);
-		*t = NULL;
-	}
-	return err;
-}
-
 /* Poll the client up to timeout_ms, then read every record it has: how many, or -errno. */
 static long client_records(snd_timer_t *t, int timeout_ms)
 {
@@ -394,7 +369,7 @@ static void *consumer(void *arg)
 	while (!stopped()) {
 		unsigned int id = rnd(&rng) % (NSLOTS + 1);
 		snd_timer_t *t;
-		int err = client_open(&t, id, 1);
+		int err = utimer_client_open(&t, id, 1);
 		long n;
 
 		if (err < 0) {
@@ -430,10 +405,7 @@ struct cable {
 
 static void cable_close(struct cable *c)
 {
-	if (c->play)
-		snd_pcm_close(c->play);
-	if (c->cap)
-		snd_pcm_close(c->cap);
+	aloop_close_cable(c->play, c->cap);
 	free(c->buf);
 	memset(c, 0, sizeof(*c));
 }
@@ -453,9 +425,7 @@ static int cable_open(struct cable *c, unsigned int id, unsigned int periods, in
 	if ((err = aloop_open_cable(&c->cfg, periods, &c->play, &c->cap, cap_mode)) < 0)
 		return err;
 	for (int i = 0; i < prefill; i++) {
-		for (unsigned int f = 0; f < c->cfg.period; f++)
-			for (int ch = 0; ch < CHANNELS; ch++)
-				c->buf[f * CHANNELS + ch] = aloop_pattern(c->written + f, ch);
+		aloop_fill(c->buf, c->written, c->cfg.period);
 		if ((err = snd_pcm_writei(c->play, c->buf, c->cfg.period)) != (int)c->cfg.period)
 			return err < 0 ? err : -EIO;
 		c->written += c->cfg.period;
@@ -485,9 +455,7 @@ static int cable_period(struct cable *c, int timeout_ms)
 		for (int ch = 0; ch < CHANNELS; ch++)
 			same &= c->buf[f * CHANNELS + ch] == aloop_pattern(c->read + f, ch);
 	c->read += p;
-	for (unsigned int f = 0; f < p; f++)
-		for (int ch = 0; ch < CHANNELS; ch++)
-			c->buf[f * CHANNELS + ch] = aloop_pattern(c->written + f, ch);
+	aloop_fill(c->buf, c->written, p);
 	err = snd_pcm_writei(c->play, c->buf, p);
 	if (err != (int)p)
 		return err < 0 ? err : -EIO;
@@ -1063,7 +1031,7 @@ static int recover(struct round *r, unsigned int id, int fd)
 
 	if ((err = cable_open(&r->cable, id, 8, 4, SND_PCM_NONBLOCK)) < 0)
 		return diag("aloop cable: %s", snd_strerror(err)), -1;
-	if ((err = client_open(&r->client, id, 1)) < 0)
+	if ((err = utimer_client_open(&r->client, id, 1)) < 0)
 		return diag("alsa-lib client: %s", snd_strerror(err)), -1;
 	/*
 	 * The client starts on a running timer (aloop's): the core's "delayed start" makes it
@@ -1105,7 +1073,7 @@ static int mode_close_in_use(int rounds, uint64_t seed)
 		 * already (see aloop_test's aloop_cannot_start_on_a_running_timer).
 		 */
 		err = cable_open(&r.cable, id, 64, 32, 0);
-		cerr = client_open(&r.client, id, 1);
+		cerr = utimer_client_open(&r.client, id, 1);
 		if (cerr < 0 || err < 0) {
 			diag("round %d: consumers on timer %u: client %s, aloop %s", i, id,
 			     snd_strerror(cerr), snd_strerror(err));

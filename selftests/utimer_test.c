@@ -169,6 +169,26 @@ TEST(create_returns_lowest_id_and_cloexec_fd)
 	close(ctl);
 }
 
+/* A refused CREATE: -1 and EINVAL, and the fields it would have written still -77 and 777. */
+static void expect_refused_untouched(struct __test_metadata *_metadata, int ctl,
+				     struct utimer_uinfo *u, const char *what)
+{
+	EXPECT_EQ(-1, ioctl(ctl, UTIMER_IOCTL_CREATE, u)) TH_LOG("%s", what);
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-77, u->fd);
+	EXPECT_EQ(777u, u->id);
+}
+
+/* Nothing was taken: the next timer still gets id 0 (and is closed again). */
+static void expect_next_id_is_0(struct __test_metadata *_metadata, int ctl)
+{
+	struct utimer_uinfo u;
+
+	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
+	EXPECT_EQ(0u, u.id);
+	close(u.fd);
+}
+
 TEST(create_rejects_zero_resolution)
 {
 	struct utimer_uinfo u = { .resolution = 0, .fd = -77, .id = 777 };
@@ -176,22 +196,15 @@ TEST(create_rejects_zero_resolution)
 
 	ASSERT_LE(0, ctl);
 	fds = count_fds();
-	EXPECT_EQ(-1, ioctl(ctl, UTIMER_IOCTL_CREATE, &u));
-	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-77, u.fd);
-	EXPECT_EQ(777u, u.id);
+	expect_refused_untouched(_metadata, ctl, &u, "resolution 0");
 	EXPECT_EQ(fds, count_fds());
-	/* Nothing was taken: the next timer still gets id 0. */
-	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
-	EXPECT_EQ(0u, u.id);
-	close(u.fd);
+	expect_next_id_is_0(_metadata, ctl);
 	close(ctl);
 }
 
 TEST(create_rejects_null_and_unmapped_pointers)
 {
 	void *unmapped = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct utimer_uinfo u;
 	int ctl = open_ctl(), fds;
 
 	ASSERT_LE(0, ctl);
@@ -202,9 +215,7 @@ TEST(create_rejects_null_and_unmapped_pointers)
 	EXPECT_EQ(-1, ioctl(ctl, UTIMER_IOCTL_CREATE, unmapped));
 	EXPECT_EQ(EFAULT, errno);
 	EXPECT_EQ(fds, count_fds());
-	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
-	EXPECT_EQ(0u, u.id);
-	close(u.fd);
+	expect_next_id_is_0(_metadata, ctl);
 	close(ctl);
 }
 
@@ -487,6 +498,7 @@ TEST(create_rejects_nonzero_reserved_bytes)
 {
 	struct utimer_uinfo u;
 	int ctl = open_ctl(), fds, i;
+	char what[32];
 
 	ASSERT_LE(0, ctl);
 	fds = count_fds();
@@ -502,15 +514,11 @@ TEST(create_rejects_nonzero_reserved_bytes)
 			close(u.fd);
 			continue;
 		}
-		EXPECT_EQ(-1, ioctl(ctl, UTIMER_IOCTL_CREATE, &u)) TH_LOG("reserved[%d]", i);
-		EXPECT_EQ(EINVAL, errno);
-		EXPECT_EQ(-77, u.fd);
-		EXPECT_EQ(777u, u.id);
+		snprintf(what, sizeof(what), "reserved[%d]", i);
+		expect_refused_untouched(_metadata, ctl, &u, what);
 	}
 	EXPECT_EQ(fds, count_fds());
-	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
-	EXPECT_EQ(0u, u.id);
-	close(u.fd);
+	expect_next_id_is_0(_metadata, ctl);
 	close(ctl);
 }
 

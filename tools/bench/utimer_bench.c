@@ -120,20 +120,11 @@ static void result(const char *name, const char *unit, double up, double ours)
 /* A /dev/snd/timer client on (GLOBAL, 4, id): started, one tick per period. */
 static snd_timer_t *client(unsigned int id)
 {
-	snd_timer_params_t *params;
 	snd_timer_t *t;
-	char name[80];
+	int err = utimer_client_open(&t, id, 1);
 
-	snprintf(name, sizeof(name), "hw:CLASS=%d,SCLASS=%d,DEV=%d,SUBDEV=%u",
-		 SND_TIMER_CLASS_GLOBAL, SND_TIMER_SCLASS_NONE, UTIMER_GLOBAL_DEVICE, id);
-	if (snd_timer_open(&t, name, SND_TIMER_OPEN_NONBLOCK) < 0)
-		die("open %s", name);
-	snd_timer_params_alloca(&params);
-	snd_timer_params_set_auto_start(params, 1);
-	snd_timer_params_set_ticks(params, 1);
-	snd_timer_params_set_queue_size(params, 1024);
-	if (snd_timer_params(t, params) < 0 || snd_timer_start(t) < 0)
-		die("start %s", name);
+	if (err < 0)
+		die("a /dev/snd/timer client of timer %u: %s", id, snd_strerror(err));
 	return t;
 }
 
@@ -182,8 +173,7 @@ static void cable_refill(struct cable *c)
 
 static void cable_close(struct cable *c)
 {
-	snd_pcm_close(c->play);
-	snd_pcm_close(c->cap);
+	aloop_close_cable(c->play, c->cap);
 }
 
 /* ns per TRIGGER on fd, in batches the consumer can take (untimed upkeep between them). */

@@ -11,6 +11,7 @@
 //!
 //! [`sound/core/timer.c`]: srctree/sound/core/timer.c
 
+use core::fmt::Write as _;
 use kernel::{
     bindings,
     fmt,
@@ -27,7 +28,8 @@ use kernel::{
     seq_print,
     str::{
         BStr,
-        CStr, //
+        CStr,
+        Formatter, //
     },
     sync::{
         atomic::{
@@ -283,37 +285,21 @@ impl FileOps for UserTimer {
     }
 }
 
-/// A timer's name, `snd-utimer<id>`, as upstream names its timers and their files; built on the
-/// stack, as CREATE needs it only while it runs.
+/// A timer's name, `snd-utimer<id>`, as upstream names its timers and their files; formatted on
+/// the stack, as CREATE needs it only while it runs.
 struct TimerName {
     buf: [u8; 24],
     len: usize,
 }
 
 impl TimerName {
-    const PREFIX: &'static [u8] = b"snd-utimer";
-
-    fn new(id: u32) -> Self {
+    fn new(id: u32) -> Result<Self> {
         let mut buf = [0u8; 24];
-        // The prefix, then the decimal digits of `id` (at most 10), most significant first; the
-        // rest stays NUL.
-        let mut len = 0;
-        for (dst, &src) in buf.iter_mut().zip(Self::PREFIX) {
-            *dst = src;
-            len += 1;
-        }
-        let mut divisor = 1_000_000_000;
-        while divisor > 1 && id / divisor == 0 {
-            divisor /= 10;
-        }
-        while divisor > 0 {
-            if let Some(dst) = buf.get_mut(len) {
-                *dst = b'0' + (id / divisor % 10) as u8;
-                len += 1;
-            }
-            divisor /= 10;
-        }
-        Self { buf, len: len + 1 }
+        let mut f = Formatter::new(&mut buf);
+        f.write_fmt(fmt!("snd-utimer{id}"))?;
+        let len = f.bytes_written();
+        // The rest of `buf` stays 0: the first byte after the name is its NUL.
+        Ok(Self { buf, len: len + 1 })
     }
 
     fn as_cstr(&self) -> Result<&CStr> {
@@ -332,7 +318,7 @@ fn register_lowest_free(resolution: u64) -> Result<(Id, TimerName, Timer)> {
     let mut busy = KVec::new();
     loop {
         let id = Id::take()?;
-        let name = TimerName::new(id.0);
+        let name = TimerName::new(id.0)?;
         match Timer::register(name.as_cstr()?, id.0, resolution) {
             Ok(timer) => return Ok((id, name, timer)),
             Err(e) if e == EBUSY => busy.push(id, GFP_KERNEL)?,

@@ -153,10 +153,22 @@ static long reader_ticks(int fd, int timeout_ms, unsigned long *resolution)
 	return ticks;
 }
 
+/* The fd's file, as /proc/self/fd shows it; "" on error. */
+static void fd_link(int fd, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, buf, size - 1);
+	buf[n > 0 ? n : 0] = 0;
+}
+
 TEST(create_returns_lowest_id_and_cloexec_fd)
 {
 	struct utimer_uinfo u;
 	int ctl = open_ctl();
+	char link[64];
 
 	ASSERT_LE(0, ctl) TH_LOG("open %s: %s", utimer_dev(), strerror(errno));
 	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
@@ -164,6 +176,9 @@ TEST(create_returns_lowest_id_and_cloexec_fd)
 	ASSERT_LE(0, u.fd);
 	EXPECT_EQ(FD_CLOEXEC, fcntl(u.fd, F_GETFD) & FD_CLOEXEC);
 	EXPECT_EQ(O_RDWR, fcntl(u.fd, F_GETFL) & O_ACCMODE);
+	/* Upstream names the file after the timer: snd-utimer<id>. */
+	fd_link(u.fd, link, sizeof(link));
+	EXPECT_STREQ("anon_inode:snd-utimer0", link);
 	EXPECT_EQ(0, ioctl(u.fd, UTIMER_IOCTL_TRIGGER));
 	EXPECT_EQ(0, close(u.fd));
 	close(ctl);

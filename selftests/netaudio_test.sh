@@ -1,0 +1,129 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The use case end to end, with the programs of examples/: sender -> UDP -> receiver ->
+# hw:Loopback,0,0 -> snd-aloop -> hw:Loopback,1,0 -> listener, on the guest's loopback network.
+# Runs in the guest with the timer device present (selftests/run.sh, scripts/netaudio).
+#
+#   selftests/netaudio_test.sh [-d SECONDS] [-t DEVICE] [-l]
+#
+# On a utimer the listener must get the sender's stream perfect at every drift (whatever the
+# sender's clock does, aloop follows it), and a network gap must come out as counted silence,
+# nothing lost.  On snd-aloop's own clock (jiffies, hrtimer) the same drift must damage the
+# stream: that proves the listener sees damage, and gives the contrast's figures.  Every case
+# prints "# stat netaudio_<case>_<figure> VALUE" for the tables.  -l: the long run's cases
+# (scripts/netaudio), figures only for the aloop clocks.
+set -u
+bin=$(cd "$(dirname "$0")" && pwd)/build/examples
+secs=6
+dev=/dev/utimer
+long=
+while getopts d:t:l opt; do
+	case $opt in
+	d) secs=$OPTARG ;;
+	t) dev=$OPTARG ;;
+	l) long=1 ;;
+	*) echo "usage: $0 [-d SECONDS] [-t DEVICE] [-l]" >&2; exit 2 ;;
+	esac
+done
+tmp=$(mktemp -d)
+n=0
+
+# wait_for FILE TEXT: until a line of FILE starts with TEXT (10 s at most).
+wait_for() {
+	i=0
+	while ! grep -q "^$2" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -le 100 ] || return 1
+		sleep 0.1
+	done
+}
+
+# figure NAME FILE: the value of NAME=... in FILE's last line that has it.
+figure() {
+	grep -o "$1=[^ ]*" "$2" | tail -1 | cut -d= -f2
+}
+
+# pipeline CLOCK SENDER_ARGS...: one run of the three programs; leaves their output in $tmp.
+pipeline() {
+	clock=$1
+	shift
+	: > "$tmp/rx"
+	: > "$tmp/lx"
+	: > "$tmp/tx"
+	"$bin/receiver" -c "$clock" -t "$dev" > "$tmp/rx" 2>&1 &
+	rx=$!
+	if ! wait_for "$tmp/rx" "receiver: ready"; then
+		kill "$rx" 2>/dev/null
+		wait "$rx"
+		return 1
+	fi
+	"$bin/listener" -d "$secs" > "$tmp/lx" 2>&1 &
+	lx=$!
+	wait_for "$tmp/lx" "listener: ready" &&
+		"$bin/sender" -d "$secs" "$@" > "$tmp/tx" 2>&1
+	wait "$lx"
+	kill -INT "$rx"
+	wait "$rx"
+}
+
+# check NAME CLOCK SOURCE EXPECT SENDER_ARGS...: EXPECT is perfect, gap or damaged.
+check() {
+	name=$1 clock=$2 source=$3 expect=$4
+	shift 4
+	n=$((n + 1))
+	echo "$source" > /proc/asound/Loopback/timer_source
+	pipeline "$clock" "$@"
+	for f in frames missing silence disorder xruns complete; do
+		echo "# stat netaudio_${name}_$f $(figure $f "$tmp/lx")"
+	done
+	for f in silence_gaps incomplete underruns dropped_frames late_frames; do
+		echo "# stat netaudio_${name}_receiver_$f $(figure $f "$tmp/rx")"
+	done
+	sed 's/^/# /' "$tmp/tx" "$tmp/rx" "$tmp/lx"
+	gaps=$(figure silence_gaps "$tmp/rx")
+	case $expect in
+	perfect) # every frame, in order, nothing inserted, nothing dropped on the way
+		grep -q 'missing=0 silence=0 disorder=0 xruns=0 complete=yes' "$tmp/lx" &&
+			[ "$gaps" = 0 ] && grep -q 'incomplete=0 underruns=0 dropped_frames=0 late_frames=0' "$tmp/rx" ;;
+	gap) # every frame, in order; the gap came out as the receiver's counted silence
+		grep -q 'missing=0 silence=[1-9][0-9]* disorder=0 xruns=0 complete=yes' "$tmp/lx" &&
+			[ "$(figure silence "$tmp/lx")" = "$((${gaps:-0} * 480))" ] ;;
+	damaged) # the listener saw what drift does without a utimer
+		! grep -q 'missing=0 silence=0 disorder=0 xruns=0 complete=yes' "$tmp/lx" ;;
+	figures) # the long run's contrast: nothing to pass
+		true ;;
+	esac
+	if [ $? = 0 ]; then
+		echo "ok $n netaudio_$name"
+	else
+		echo "not ok $n netaudio_$name # expected $expect"
+	fi
+}
+
+echo "TAP version 13"
+if ! modprobe snd-aloop; then
+	echo "1..1"
+	echo "not ok 1 netaudio_snd_aloop_loads"
+	exit 1
+fi
+# Jitter of 4 ms on packets 2.5 ms apart: they overtake each other.
+j="-j 4000"
+if [ -z "$long" ]; then
+	echo "1..7"
+	check utimer_sender_1000ppm_fast utimer "" perfect -D 1000 $j
+	check utimer_sender_1000ppm_slow utimer "" perfect -D -1000 $j
+	check utimer_sender_2pct_fast utimer "" perfect -D 20000 $j
+	check utimer_sender_2pct_slow utimer "" perfect -D -20000 $j
+	check utimer_network_gap_400ms utimer "" gap -g "$((secs / 2)):400"
+	check jiffies_sender_2pct_fast aloop "" damaged -D 20000 $j
+	check jiffies_sender_2pct_slow aloop "" damaged -D -20000 $j
+else
+	echo "1..9"
+	for ppm in 1000 0 -1000; do
+		check "utimer_${ppm}ppm" utimer "" perfect -D "$ppm" $j
+		check "jiffies_${ppm}ppm" aloop "" figures -D "$ppm" $j
+		check "hrtimer_${ppm}ppm" aloop hrtimer figures -D "$ppm" $j
+	done
+fi
+echo "" > /proc/asound/Loopback/timer_source
+rm -rf "$tmp"

@@ -6,6 +6,8 @@
 #   make check   lint, build, and run every test in a VM
 #   make stress  [DURATION=300] the long reliability run on the debug kernel, with its figures
 #   make bench   rust_utimer against upstream's C utimers on the bench kernel, ratios and goals
+#   make netaudio [DURATION=120] the network audio example (examples/) long, utimer against
+#                aloop's own clocks, with its figures
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
@@ -29,4 +31,7 @@ stress:
 bench:
 	scripts/bench
 
-.PHONY: all modules clean modules_install demo check stress bench
+netaudio:
+	scripts/netaudio $(if $(DURATION),--duration $(DURATION))
+
+.PHONY: all modules clean modules_install demo check stress bench netaudio

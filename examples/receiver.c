@@ -248,7 +248,7 @@ int main(int argc, char **argv)
 		if (stop || r.timer < 0 || na_now() < r.last_play + gap)
 			continue;
 		/* Nothing came for too long: keep the clock alive. */
-		if (!r.packet_frames)
+		if (!r.played)
 			r.silence_before++;
 		else if (r.next * r.period >= r.end_frame)
 			r.silence_after++;

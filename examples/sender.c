@@ -73,8 +73,14 @@ int main(int argc, char **argv)
 			for (int i = 1; i < n; i++)
 				if (due[i] < due[first])
 					first = i;
-			double t = t0 + next * interval + (gap_ms && next * interval >= gap_at ?
-							    gap_ms / 1e3 : 0);
+			if (gap_ms && next * interval >= gap_at) {
+				/* The pause: MS from now, or from when the packet was due if later. */
+				double late = na_now() - (t0 + next * interval);
+
+				t0 += gap_ms / 1e3 + (late > 0 ? late : 0);
+				gap_ms = 0;
+			}
+			double t = t0 + next * interval;
 			if (next == total || n == WINDOW || (n && t > due[first]))
 				break;
 			seq[n] = next++;

@@ -4,29 +4,33 @@
 # hw:Loopback,0,0 -> snd-aloop -> hw:Loopback,1,0 -> listener, on the guest's loopback network.
 # Runs in the guest with the timer device present (selftests/run.sh, scripts/netaudio).
 #
-#   selftests/netaudio_test.sh [-d SECONDS] [-t DEVICE] [-l]
+#   selftests/netaudio_test.sh [-d SECONDS] [-t DEVICE] [-l | -u]
 #
 # On a utimer the listener must get the sender's stream perfect at every drift (whatever the
 # sender's clock does, aloop follows it), and a network gap must come out as counted silence,
 # nothing lost.  On snd-aloop's own clock (jiffies, hrtimer) the same drift must damage the
 # stream: that proves the listener sees damage, and gives the contrast's figures.  Every case
 # prints "# stat netaudio_<case>_<figure> VALUE" for the tables.  -l: the long run's cases
-# (scripts/netaudio), figures only for the aloop clocks.
+# (scripts/netaudio), figures only for the aloop clocks.  -u: the utimer cases only (the debug
+# kernel's guest is too slow for aloop's own clocks to mean anything: a 6 s stream takes 10 s).
 set -u
 bin=$(cd "$(dirname "$0")" && pwd)/build/examples
 secs=6
 dev=/dev/utimer
 long=
-while getopts d:t:l opt; do
+utimer_only=
+while getopts d:t:lu opt; do
 	case $opt in
 	d) secs=$OPTARG ;;
 	t) dev=$OPTARG ;;
 	l) long=1 ;;
-	*) echo "usage: $0 [-d SECONDS] [-t DEVICE] [-l]" >&2; exit 2 ;;
+	u) utimer_only=1 ;;
+	*) echo "usage: $0 [-d SECONDS] [-t DEVICE] [-l | -u]" >&2; exit 2 ;;
 	esac
 done
 tmp=$(mktemp -d)
 n=0
+failed=0
 
 # wait_for FILE TEXT: until a line of FILE starts with TEXT (10 s at most).
 wait_for() {
@@ -97,6 +101,7 @@ check() {
 		echo "ok $n netaudio_$name"
 	else
 		echo "not ok $n netaudio_$name # expected $expect"
+		failed=$((failed + 1))
 	fi
 }
 
@@ -109,14 +114,16 @@ fi
 # Jitter of 4 ms on packets 2.5 ms apart: they overtake each other.
 j="-j 4000"
 if [ -z "$long" ]; then
-	echo "1..7"
+	echo "1..$([ -n "$utimer_only" ] && echo 5 || echo 7)"
 	check utimer_sender_1000ppm_fast utimer "" perfect -D 1000 $j
 	check utimer_sender_1000ppm_slow utimer "" perfect -D -1000 $j
 	check utimer_sender_2pct_fast utimer "" perfect -D 20000 $j
 	check utimer_sender_2pct_slow utimer "" perfect -D -20000 $j
 	check utimer_network_gap_400ms utimer "" gap -g "$((secs / 2)):400"
-	check jiffies_sender_2pct_fast aloop "" damaged -D 20000 $j
-	check jiffies_sender_2pct_slow aloop "" damaged -D -20000 $j
+	if [ -z "$utimer_only" ]; then
+		check jiffies_sender_2pct_fast aloop "" damaged -D 20000 $j
+		check jiffies_sender_2pct_slow aloop "" damaged -D -20000 $j
+	fi
 else
 	echo "1..9"
 	for ppm in 1000 0 -1000; do
@@ -127,3 +134,4 @@ else
 fi
 echo "" > /proc/asound/Loopback/timer_source
 rm -rf "$tmp"
+[ "$failed" = 0 ]

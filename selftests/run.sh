@@ -48,6 +48,15 @@ suite() { # IMPL DEVICE
 		run "$1" "$bin/utimer_test" -t "$t"
 		log_after "$t@$1"
 	done
+	# The use case end to end (examples/): network audio on a utimer, and on aloop's own clock.
+	if want netaudio_; then
+		echo "# RUN netaudio_test@$1"
+		# shellcheck disable=SC2086
+		run "$1" sh selftests/netaudio_test.sh -d "${UTIMER_NETAUDIO_SECONDS:-6}" -t "$2" \
+			${UTIMER_NETAUDIO_ARGS:-}
+		log_after "netaudio_test@$1"
+		rmmod snd-aloop 2>/dev/null
+	fi
 	want aloop_ || return 0
 	echo "# RUN aloop_test@$1"
 	run "$1" "$bin/aloop_test"

@@ -19,6 +19,19 @@ modules clean:
 modules_install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $@
 
+# The module (in /lib/modules/<version>/updates, then depmod: kbuild skips it where the
+# headers have no System.map, as Debian's), the udev rule that gives the audio group
+# /dev/utimer, and the `utimer` tool.  DESTDIR stages it all (no depmod, no udev reload then).
+PREFIX ?= /usr/local
+UDEVDIR ?= /etc/udev/rules.d
+install:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR) DEPMOD=true) modules_install
+	$(if $(DESTDIR),,depmod -a $(shell cat $(KDIR)/include/config/kernel.release))
+	install -D -m 0644 udev/60-rust-utimer.rules $(DESTDIR)$(UDEVDIR)/60-rust-utimer.rules
+	$(MAKE) -C tools/utimer install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+	$(if $(DESTDIR),,-udevadm control --reload && udevadm trigger --sysname-match=utimer)
+
 demo:
 	scripts/demo
 
@@ -34,4 +47,4 @@ bench:
 netaudio:
 	scripts/netaudio $(if $(DURATION),--duration $(DURATION))
 
-.PHONY: all modules clean modules_install demo check stress bench netaudio
+.PHONY: all modules clean modules_install install demo check stress bench netaudio

@@ -164,6 +164,20 @@ if want lifecycle_; then
 	log_after lifecycle@rust_utimer
 fi
 
+# The command line tool: tick sources, listing, and what it says when something is wrong.
+if want cli_; then
+	echo "# RUN cli_test@rust_utimer"
+	run rust_utimer sh selftests/cli_test.sh "$ko"
+	log_after cli_test@rust_utimer
+fi
+
+# `make install`, where the kernel's headers are (Debian's stock kernel): modprobe, udev, PATH.
+if want install_ && [ -d "/usr/src/linux-headers-$(uname -r)" ] && [ "$ko" = "$PWD/rust_utimer.ko" ]; then
+	echo "# RUN install_test@rust_utimer"
+	run rust_utimer sh selftests/install_test.sh
+	log_after install_test@rust_utimer
+fi
+
 if [ -w /sys/kernel/debug/kmemleak ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null && [ -w /sys/kernel/debug/kmemleak ]; then
 	# Objects younger than a few seconds are not reported: scan, wait, scan again.
 	echo scan > /sys/kernel/debug/kmemleak

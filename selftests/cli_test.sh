@@ -1,0 +1,144 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The `utimer` command line tool (tools/utimer), in the guest (selftests/run.sh): its three tick
+# sources, its listing, and the exit status and message of each failure a user meets.
+#   selftests/cli_test.sh MODULE.ko
+# TAP; rust_utimer must not be loaded when it starts (it loads and unloads it).
+set -u
+ko=$1
+b=$(cd "$(dirname "$0")" && pwd)/build
+utimer=$b/utimer
+counter=$b/counter/global-timer	# selftests/tick_counter.c
+tmp=$(mktemp -d)
+n=0
+tap() { # STATUS NAME [DIAG]
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2${3:+ # $3}"; fi
+}
+# wait_for FILE TEXT: until FILE has TEXT (10 s at most).
+wait_for() {
+	for _ in $(seq 100); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# expect STATUS TEXT NAME CMD...: CMD exits with STATUS and says TEXT on stderr.
+expect() {
+	want=$1 text=$2 name=$3
+	shift 3
+	"$@" < /dev/null > "$tmp/out" 2> "$tmp/err"
+	got=$?
+	if [ "$got" = "$want" ] && grep -q "$text" "$tmp/err"; then
+		tap 0 "$name"
+	else
+		tap 1 "$name" "exit $got, wanted $want; stderr: $(head -c 300 "$tmp/err")"
+	fi
+}
+# start ARGS...: `utimer run ARGS` in the background (as the user $as names, if set), its stdin
+# on fd 3; sets $pid, $id.
+as=
+start() {
+	rm -f "$tmp/in"
+	mkfifo "$tmp/in"
+	$as "$utimer" run "$@" < "$tmp/in" > "$tmp/run" 2>&1 &
+	pid=$!
+	exec 3> "$tmp/in"
+	wait_for "$tmp/run" '^id=' || return 1
+	id=$(sed -n 's/^id=\([0-9]*\) .*/\1/p' "$tmp/run")
+}
+# finish: end its input, wait; sets $rc and $triggers.
+finish() {
+	exec 3>&-
+	wait "$pid"
+	rc=$?
+	triggers=$(sed -n 's/^triggers=//p' "$tmp/run")
+}
+[ -d /sys/kernel/debug/rust_utimer ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+
+expect 2 usage cli_without_arguments_prints_usage "$utimer"
+expect 2 usage cli_with_two_resolutions_prints_usage "$utimer" run -n 10000000 -r 48000 -p 480
+expect 2 usage cli_with_period_0_prints_usage "$utimer" run -r 48000 -p 0
+expect 3 "rust_utimer is not loaded" cli_says_when_the_module_is_not_loaded \
+	"$utimer" run -n 10000000
+expect 3 "rust_utimer is not loaded" cli_list_says_when_the_module_is_not_loaded "$utimer" list
+
+modprobe snd-timer
+insmod "$ko" max_timers=2 || { tap 1 cli_module_loads; exit 1; }
+expect 2 "must be 100000 to" cli_says_the_resolution_range "$utimer" run -n 99999
+
+# One tick per line, received by a /dev/snd/timer client; the resolution from (rate, period).
+if start -r 44100 -p 1024; then
+	"$counter" 4 "$id" 4 > "$tmp/count" 2>&1 &
+	cpid=$!
+	wait_for "$tmp/count" "Timer has started"
+	listed=$("$utimer" list | awk -v id="$id" '$1 == id { print $4 }')
+	printf 'one\ntwo\nthree\nfour\nfive\n' >&3
+	finish
+	wait "$cpid"
+	ticks=$(sed -n 's/^Total ticks count: //p' "$tmp/count")
+	grep -q "^id=$id resolution=23219954 source=-1.4.$id$" "$tmp/run"
+	tap $? cli_prints_id_and_exact_resolution_for_rate_and_period "$(head -1 "$tmp/run")"
+	[ "$listed" = 23219954 ]
+	tap $? cli_list_shows_the_live_timer "resolution column: $listed"
+	[ "$rc" = 0 ] && [ "$triggers" = 5 ] && [ "$ticks" = 5 ]
+	tap $? cli_triggers_once_per_input_line "exit $rc, triggers=$triggers, client got $ticks"
+else
+	tap 1 cli_triggers_once_per_input_line "no id: $(cat "$tmp/run")"
+fi
+
+# One tick per datagram.
+"$utimer" run -n 5000000 -u 5006 > "$tmp/run" 2>&1 &
+pid=$!
+wait_for "$tmp/run" '^id='
+python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(7):
+    s.sendto(b"tick", ("127.0.0.1", 5006))'
+sleep 1
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+triggers=$(sed -n 's/^triggers=//p' "$tmp/run")
+[ "$rc" = 0 ] && [ "$triggers" = 7 ]
+tap $? cli_triggers_once_per_datagram "exit $rc, triggers=$triggers"
+
+# Every 2 ms until SIGTERM.
+"$utimer" run -n 1000000 -i 2000 > "$tmp/run" 2>&1 &
+pid=$!
+wait_for "$tmp/run" '^id='
+sleep 1
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+triggers=$(sed -n 's/^triggers=//p' "$tmp/run")
+[ "$rc" = 0 ] && [ "${triggers:-0}" -ge 50 ] && [ "$triggers" -le 600 ]
+tap $? cli_triggers_on_an_interval_until_signalled "exit $rc, triggers=$triggers in about 1 s"
+
+# Capacity: max_timers=2.
+start -n 10000000 && h1=$pid && start -n 10000000
+expect 5 "all max_timers timers exist" cli_says_when_no_timer_is_free "$utimer" run -n 10000000
+finish
+pid=$h1
+finish
+
+# Permission: without the udev rule /dev/utimer is root's; as uid 1000, then the quota.
+as_user() { setpriv --reuid 1000 --regid 1000 --clear-groups "$@"; }
+mode=$(stat -c %a /dev/utimer)
+chmod 600 /dev/utimer
+expect 4 "join the audio group" cli_says_permission_denied as_user "$utimer" run -n 10000000
+rmmod rust_utimer
+insmod "$ko" max_user_timers=1
+udevadm settle --timeout=10 2>/dev/null	# a udev rule would set the mode after us
+chmod 666 /dev/utimer
+as="setpriv --reuid 1000 --regid 1000 --clear-groups"
+start -n 10000000
+as=
+expect 5 "max_user_timers timers already" cli_says_when_the_user_quota_is_spent \
+	as_user "$utimer" run -n 10000000
+finish
+chmod "$mode" /dev/utimer
+rmmod rust_utimer
+tap $? cli_leaves_the_module_unloadable
+rm -rf "$tmp"

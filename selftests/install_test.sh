@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# `make install` as a user runs it, in the guest on Debian's stock kernel (selftests/run.sh):
+# the module lands where modprobe finds it, the udev rule gives the audio group /dev/utimer,
+# `utimer` is on the PATH.  The guest's root is read-only: /lib/modules, /etc/udev/rules.d and
+# /usr/local get a tmpfs overlay for the test, removed at the end.
+#   selftests/install_test.sh
+# TAP; rust_utimer must not be loaded when it starts.
+set -u
+n=0
+tap() { # STATUS NAME [DIAG]
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2${3:+ # $3}"; fi
+}
+kver=$(uname -r)
+over=$(mktemp -d)
+mounted=
+for d in /lib/modules /etc/udev/rules.d /usr/local; do
+	mkdir -p "$over$d/up" "$over$d/work"
+	mount -t overlay overlay -o "lowerdir=$d,upperdir=$over$d/up,workdir=$over$d/work" "$d" &&
+		mounted="$d $mounted"
+done
+# run.sh applies the rule from /run/udev/rules.d: out of the way, so only the installed one acts.
+run_rule=/run/udev/rules.d/60-rust-utimer.rules
+if [ -f "$run_rule" ]; then
+	mv "$run_rule" "$over/run-rule"
+	udevadm control --reload
+fi
+cleanup() {
+	modprobe -r rust_utimer 2>/dev/null
+	for d in $mounted; do umount "$d"; done
+	if [ -f "$over/run-rule" ]; then
+		mv "$over/run-rule" "$run_rule"
+		udevadm control --reload
+	fi
+	rm -rf "$over"
+}
+
+make -C /src install KDIR="/usr/src/linux-headers-$kver" > "$over/log" 2>&1
+rc=$?
+tap $rc make_install_succeeds "$(tail -5 "$over/log" | tr '\n' ' ')"
+ls /lib/modules/"$kver"/updates/rust_utimer.ko* > /dev/null 2>&1
+tap $? make_install_puts_the_module_in_updates "$(ls /lib/modules/"$kver"/updates 2>&1)"
+grep -q 'updates/rust_utimer.ko' "/lib/modules/$kver/modules.dep"
+tap $? make_install_runs_depmod
+modprobe rust_utimer && [ -c /dev/utimer ]
+tap $? modprobe_finds_the_installed_module
+udevadm settle --timeout=10 2>/dev/null
+perm=$(stat -c '%G %a' /dev/utimer 2>/dev/null)
+if udevadm control --ping 2>/dev/null; then
+	[ "$perm" = "audio 660" ]
+	tap $? installed_udev_rule_gives_the_audio_group_the_device "/dev/utimer is $perm"
+else
+	n=$((n + 1))
+	echo "ok $n installed_udev_rule_gives_the_audio_group_the_device # SKIP no udevd in this guest"
+fi
+out=$(PATH=/usr/local/bin:$PATH utimer run -r 48000 -p 480 < /dev/null 2>&1)
+echo "$out" | grep -q '^id=0 resolution=10000000 source=-1.4.0$'
+tap $? installed_utimer_tool_creates_a_timer "$out"
+cleanup

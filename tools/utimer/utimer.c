@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * utimer: userspace-driven ALSA timers from the shell.
+ *
+ *   utimer run (-n NS | -r RATE -p FRAMES) [-i US | -u PORT] [-D DEVICE]
+ *   utimer list
+ *
+ * `run` creates a timer, prints "id=N resolution=NS source=-1.4.N" on stdout and triggers it
+ * once for each line read from stdin (the default), every US microseconds (-i), or for each
+ * datagram received on UDP PORT (-u); it ends on end of input, SIGINT or SIGTERM, prints
+ * "triggers=N" and destroys the timer.  -r/-p give the resolution snd-aloop needs for RATE Hz
+ * and FRAMES frames per period, exactly as the kernel computes it (utimer_resolution()).
+ * `list` prints the live timers (debugfs: root only).
+ *
+ * Exit status: 0 done, 1 other failure, 2 usage, 3 rust_utimer not loaded, 4 permission
+ * denied, 5 no timer free (max_timers, or the user's max_user_timers).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../uapi/rust_utimer.h"
+
+#define LISTING "/sys/kernel/debug/rust_utimer/timers"
+
+enum { OK, FAILED, USAGE, NOT_LOADED, NO_PERMISSION, NO_TIMER_FREE };
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = sig;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: utimer run (-n NS | -r RATE -p FRAMES) [-i US | -u PORT] [-D DEVICE]\n"
+			"       utimer list\n");
+	return USAGE;
+}
+
+/* An exit status and a message that says what to do, for a failed open or CREATE. */
+static int explain(const char *what, int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENODEV:
+	case ENXIO:
+		fprintf(stderr, "utimer: %s: %s: rust_utimer is not loaded (modprobe rust_utimer)\n",
+			what, strerror(err));
+		return NOT_LOADED;
+	case EACCES:
+	case EPERM:
+		fprintf(stderr, "utimer: %s: %s: join the audio group (udev/60-rust-utimer.rules "
+			"gives it /dev/utimer) or run as root\n", what, strerror(err));
+		return NO_PERMISSION;
+	case ENOSPC:
+		fprintf(stderr, "utimer: %s: %s: all max_timers timers exist "
+			"(/sys/module/rust_utimer/parameters/max_timers)\n", what, strerror(err));
+		return NO_TIMER_FREE;
+	case EDQUOT:
+		fprintf(stderr, "utimer: %s: %s: you hold max_user_timers timers already "
+			"(/sys/module/rust_utimer/parameters/max_user_timers)\n", what, strerror(err));
+		return NO_TIMER_FREE;
+	case EINVAL:
+		fprintf(stderr, "utimer: %s: %s: the resolution must be %llu to %llu ns\n", what,
+			strerror(err), UTIMER_MIN_RESOLUTION, UTIMER_MAX_RESOLUTION);
+		return USAGE;
+	default:
+		fprintf(stderr, "utimer: %s: %s\n", what, strerror(err));
+		return FAILED;
+	}
+}
+
+static int list(void)
+{
+	char buf[4096];
+	size_t n;
+	FILE *f = fopen(LISTING, "r");
+
+	if (!f) {
+		int err = errno;
+
+		if (access("/sys/module/rust_utimer", F_OK))
+			return explain(LISTING, ENOENT);
+		fprintf(stderr, "utimer: %s: %s: the listing needs root and debugfs "
+			"(mount -t debugfs none /sys/kernel/debug)\n", LISTING, strerror(err));
+		return err == EACCES || err == EPERM ? NO_PERMISSION : FAILED;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, stdout);
+	fclose(f);
+	return OK;
+}
+
+/* Wait for the next event of the chosen source: 1 for a tick, 0 at the end. */
+static int next_event(int udp, unsigned long interval_us, struct timespec *due)
+{
+	char line[256], dgram[64];
+
+	if (udp >= 0)
+		return recv(udp, dgram, sizeof(dgram), 0) >= 0;
+	if (interval_us) {
+		due->tv_nsec += (long)(interval_us % 1000000) * 1000;
+		due->tv_sec += interval_us / 1000000 + due->tv_nsec / 1000000000;
+		due->tv_nsec %= 1000000000;
+		return clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, due, NULL) == 0;
+	}
+	/* A line longer than the buffer is one tick, as the whole line. */
+	while (fgets(line, sizeof(line), stdin))
+		if (strchr(line, '\n') || feof(stdin))
+			return 1;
+	return 0;
+}
+
+static int run(int argc, char **argv)
+{
+	unsigned long long ns = 0, rate = 0, frames = 0;
+	unsigned long interval_us = 0;
+	const char *dev = UTIMER_DEVICE;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct utimer_uinfo u = { 0 };
+	unsigned long long triggers = 0;
+	struct timespec due;
+	int opt, port = -1, udp = -1, fd, status = OK;
+
+	while ((opt = getopt(argc, argv, "n:r:p:i:u:D:")) != -1) {
+		switch (opt) {
+		case 'n': ns = strtoull(optarg, NULL, 0); break;
+		case 'r': rate = strtoull(optarg, NULL, 0); break;
+		case 'p': frames = strtoull(optarg, NULL, 0); break;
+		case 'i': interval_us = strtoul(optarg, NULL, 0); break;
+		case 'u': port = atoi(optarg); break;
+		case 'D': dev = optarg; break;
+		default: return usage();
+		}
+	}
+	if (optind != argc || !ns == !(rate || frames) ||
+	    (!ns && !(u.resolution = utimer_resolution(rate, frames))) ||
+	    (interval_us && port >= 0) || port > 65535)
+		return usage();
+	if (ns)
+		u.resolution = ns;
+	if (port >= 0) {
+		struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+		udp = socket(AF_INET, SOCK_DGRAM, 0);
+		if (udp < 0 || bind(udp, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+			fprintf(stderr, "utimer: UDP port %d: %s\n", port, strerror(errno));
+			return FAILED;
+		}
+	}
+	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return explain(dev, errno);
+	if (ioctl(fd, UTIMER_IOCTL_CREATE, &u) < 0)
+		return explain("create", errno);
+	close(fd);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	printf("id=%u resolution=%llu source=-1.%d.%u\n", u.id, (unsigned long long)u.resolution,
+	       UTIMER_GLOBAL_DEVICE, u.id);
+	fflush(stdout);
+
+	clock_gettime(CLOCK_MONOTONIC, &due);
+	while (!stop && next_event(udp, interval_us, &due)) {
+		if (stop)
+			break;
+		if (ioctl(u.fd, UTIMER_IOCTL_TRIGGER) < 0) {
+			status = explain("trigger", errno);
+			break;
+		}
+		triggers++;
+	}
+	printf("triggers=%llu\n", triggers);
+	close(u.fd);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "run"))
+		return run(argc - 1, argv + 1);
+	if (argc == 2 && !strcmp(argv[1], "list"))
+		return list();
+	return usage();
+}

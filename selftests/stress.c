@@ -494,11 +494,15 @@ static void *aloop_stream(void *arg)
 	return NULL;
 }
 
-/* The module's text, from /proc/kallsyms: [*start, *end) covers every function of it. */
+/*
+ * The module's text, from /proc/kallsyms: [*start, *end) covers every function of it and
+ * nothing of another module's (snd-aloop, loaded later, may land in the pages right after ours:
+ * its allocations must not be failed).
+ */
 static int module_text(unsigned long *start, unsigned long *end)
 {
 	FILE *f = fopen("/proc/kallsyms", "re");
-	unsigned long a, lo = ~0UL, hi = 0;
+	unsigned long a, lo = ~0UL, hi = 0, next = ~0UL;
 	char type, line[512];
 
 	if (!f)
@@ -509,12 +513,20 @@ static int module_text(unsigned long *start, unsigned long *end)
 			lo = a < lo ? a : lo;
 			hi = a > hi ? a : hi;
 		}
+	/* The first function of anything else after our last one. */
+	rewind(f);
+	while (fgets(line, sizeof(line), f))
+		if (!strstr(line, "[rust_utimer]") && sscanf(line, "%lx %c", &a, &type) == 2 &&
+		    (type == 't' || type == 'T') && a > hi && a < next)
+			next = a;
 	fclose(f);
 	if (!hi)
 		return -1;
 	/* The last function ends within the page after its start: module text is page-aligned. */
 	*start = lo;
 	*end = (hi + 2 * 4096) & ~4095UL;
+	if (next < *end)
+		*end = next;
 	return 0;
 }
 

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Out-of-tree build of rust_utimer:  make [KDIR=/path/to/kernel/build]
+# Install (as root): make install [DESTDIR=...] [PREFIX=/usr/local]: the module (updates/,
+# depmod), the udev rule, the utimer tool.  DKMS: dkms.conf.
 # Project commands (provision a Debian trixie toolchain root, boot the stock kernel in QEMU):
 #   make demo    stream a tone through snd-aloop driven by a utimer, in a VM
 #   make check   lint, build, and run every test in a VM

@@ -4,7 +4,7 @@
 # hw:Loopback,0,0 -> snd-aloop -> hw:Loopback,1,0 -> listener, on the guest's loopback network.
 # Runs in the guest with the timer device present (selftests/run.sh, scripts/netaudio).
 #
-#   selftests/netaudio_test.sh [-d SECONDS] [-t DEVICE] [-l | -u]
+#   selftests/netaudio_test.sh [-d SECONDS] [-t DEVICE] [-b PERIODS] [-l | -u]
 #
 # On a utimer the listener must get the sender's stream perfect at every drift (whatever the
 # sender's clock does, aloop follows it), and a network gap must come out as counted silence,
@@ -13,19 +13,23 @@
 # prints "# stat netaudio_<case>_<figure> VALUE" for the tables.  -l: the long run's cases
 # (scripts/netaudio), figures only for the aloop clocks.  -u: the utimer cases only (the debug
 # kernel's guest is too slow for aloop's own clocks to mean anything: a 6 s stream takes 10 s).
+# -b: the ALSA buffer in periods (default 8, 80 ms): a guest whose sender stalls for more than
+# half of ALSA's timeout needs more, as a network with that much jitter would.
 set -u
 bin=$(cd "$(dirname "$0")" && pwd)/build/examples
 secs=6
 dev=/dev/utimer
 long=
 utimer_only=
-while getopts d:t:lu opt; do
+periods=8
+while getopts d:t:b:lu opt; do
 	case $opt in
 	d) secs=$OPTARG ;;
 	t) dev=$OPTARG ;;
 	l) long=1 ;;
 	u) utimer_only=1 ;;
-	*) echo "usage: $0 [-d SECONDS] [-t DEVICE] [-l | -u]" >&2; exit 2 ;;
+	b) periods=$OPTARG ;;
+	*) echo "usage: $0 [-d SECONDS] [-t DEVICE] [-b PERIODS] [-l | -u]" >&2; exit 2 ;;
 	esac
 done
 tmp=$(mktemp -d)
@@ -54,14 +58,14 @@ pipeline() {
 	: > "$tmp/rx"
 	: > "$tmp/lx"
 	: > "$tmp/tx"
-	"$bin/receiver" -c "$clock" -t "$dev" > "$tmp/rx" 2>&1 &
+	"$bin/receiver" -c "$clock" -t "$dev" -n "$periods" > "$tmp/rx" 2>&1 &
 	rx=$!
 	if ! wait_for "$tmp/rx" "receiver: ready"; then
 		kill "$rx" 2>/dev/null
 		wait "$rx"
 		return 1
 	fi
-	"$bin/listener" -d "$secs" > "$tmp/lx" 2>&1 &
+	"$bin/listener" -d "$secs" -n "$periods" > "$tmp/lx" 2>&1 &
 	lx=$!
 	wait_for "$tmp/lx" "listener: ready" &&
 		"$bin/sender" -d "$secs" "$@" > "$tmp/tx" 2>&1

@@ -6,6 +6,12 @@ KVER=${KVER:-7.3.4+deb13-amd64}
 KPKGVER=${KPKGVER:-7.3.4-1~bpo13+1}
 KSRC_PKG=${KSRC_PKG:-linux-source-7.3}
 
+# Debian's PREEMPT_RT flavour of the same build (the pro-audio kernel): same source, same
+# toolchain, its own .config (so its own Rust metadata and crate hashes).
+RT_KVER=${RT_KVER:-${KVER%-amd64}-rt-amd64}
+RT_KDIR_IN_ROOT=/usr/src/linux-headers-$RT_KVER
+RT_MOD_IN_ROOT=/build/mod-rt
+
 # The toolchain that built that kernel (Debian 13 "trixie").
 SUITE=trixie
 MIRROR=${MIRROR:-http://deb.debian.org/debian}

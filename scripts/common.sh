@@ -40,19 +40,11 @@ DEBUG_BUILD_IN_ROOT=/build/debug-$DEBUG_KEY
 DEBUG_KVER=${KVER%%+*}-utimer-debug
 DEBUG_MOD_IN_ROOT=/build/mod-debug
 
-# The bench kernel (scripts/debug-kernel bench, for scripts/bench): the debug kernel's fragment
-# without its sanitizers, with Debian's choices where they change costs (no Rust debug
-# assertions, overflow checks on, full SLUB), so that both implementations run as they would on
-# a distribution kernel.
-bench_fragment() {
-	sed -e '/^# --- sanitizers/,$d' \
-		-e 's/^CONFIG_LOCALVERSION=.*/CONFIG_LOCALVERSION="-utimer-bench"/' \
-		-e 's/^CONFIG_RUST_DEBUG_ASSERTIONS=y/# CONFIG_RUST_DEBUG_ASSERTIONS is not set/' \
-		"$DEBUG_FRAGMENT"
-	printf '%s\n' '# --- as Debian: full SLUB (and /proc/slabinfo), CPU mitigations, debugfs' \
-		'# CONFIG_SLUB_TINY is not set' CONFIG_SLUB_DEBUG=y CONFIG_CPU_MITIGATIONS=y CONFIG_DEBUG_FS=y
-}
-BENCH_KEY=$( (echo "$KPKGVER"; bench_fragment) | sha1sum | cut -c1-12)
+# The bench kernel (scripts/debug-kernel bench, for scripts/bench): debug.config, then
+# bench.config on top of it (merge_config.sh): the same kernel without the sanitizers, with
+# Debian's choices where they change costs.
+BENCH_FRAGMENT=$(dirname "$DEBUG_FRAGMENT")/bench.config
+BENCH_KEY=$( (echo "$KPKGVER"; cat "$DEBUG_FRAGMENT" "$BENCH_FRAGMENT") | sha1sum | cut -c1-12)
 BENCH_BUILD_IN_ROOT=/build/bench-$BENCH_KEY
 BENCH_KVER=${KVER%%+*}-utimer-bench
 BENCH_MOD_IN_ROOT=/build/mod-bench

@@ -7,7 +7,7 @@
  *   - nothing moves without a trigger,
  *   - each trigger moves exactly one period, and
  *   - the captured samples equal the played ones, bit for bit.
- * Own TAP output; the VM runner counts the ok / not ok lines.
+ * TAP through kselftest.h; the VM runner counts the ok / not ok lines.
  *
  * `aloop_test --sweep` checks utimer_resolution() against what snd-aloop accepts for every common
  * rate (8 kHz to 192 kHz, the 44.1 kHz family included) and period (32 to 8192 frames, and 10 ms):
@@ -17,14 +17,15 @@
  * `aloop_test --demo FILE.wav` is `make demo`: one second of a 440/660 Hz tone at 48 kHz,
  * period 480, one trigger per period, the capture saved as a WAV file.
  *
- * Environment: UTIMER_DEV as for utimer_test.
+ * `--plan`, beside any of these arguments, prints how many results the run would have.
+ *
+ * Environment: UTIMER_DEV as described in utimer_helpers.h.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,19 +50,6 @@ static const struct stream_cfg cfgs[] = {
 	{ 44100, 1024 },	/* 23219954 ns: 1e9 * P / R is not an integer */
 	{ 96000, 256 },
 };
-
-static int failures;
-
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("# ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-}
 
 static short sample(unsigned long frame, int ch)
 {
@@ -112,21 +100,14 @@ static void wav_header(FILE *f, unsigned int rate, unsigned long data_bytes)
 
 #define CHECK(cond, ...) do { if (!(cond)) { diag(__VA_ARGS__); goto out; } } while (0)
 
-static int upstream_dev(void)
-{
-	const char *dev = getenv("UTIMER_DEV");
-
-	return dev && !strcmp(dev, "/dev/snd/timer");
-}
-
 static int quiet;		/* --sweep: one line per rate rather than per stream */
 static __u64 forced_res;	/* a resolution other than utimer_resolution()'s */
 
 /*
- * Stream at cfg through snd-aloop on a new utimer; n > 0 prints the TAP line "ok n ...", n == 0
+ * Stream at cfg through snd-aloop on a new utimer; with `report` prints its TAP line, without
  * only returns whether it worked.
  */
-static int run(int ctl, const struct stream_cfg *cfg, int n)
+static int run(int ctl, const struct stream_cfg *cfg, int report)
 {
 	unsigned long written = 0, read_frames = 0, mismatches = 0, moved_total = 0;
 	__u64 res = forced_res ? forced_res : utimer_resolution(cfg->rate, cfg->period);
@@ -158,7 +139,7 @@ static int run(int ctl, const struct stream_cfg *cfg, int n)
 	err = aloop_open_cable(cfg, periods, &play, &cap, SND_PCM_NONBLOCK);
 	CHECK(err == 0, "open the loopback: %s", snd_strerror(err));
 
-	if (!upstream_dev())
+	if (!upstream())
 		aloop_refs = module_refcnt();
 	for (t = 0; t < prefill; t++) {
 		fill(pbuf, written, cfg->period);
@@ -170,7 +151,7 @@ static int run(int ctl, const struct stream_cfg *cfg, int n)
 	CHECK((err = snd_pcm_start(play)) == 0, "start playback: %s", snd_strerror(err));
 
 	/* The cable holds the timer open, and so our module: one reference more than the fd's. */
-	if (!upstream_dev())
+	if (!upstream())
 		CHECK(aloop_refs == fd_refs + 1, "rust_utimer refcnt %d with aloop on the timer, %d without",
 		      aloop_refs, fd_refs);
 
@@ -221,11 +202,9 @@ out:
 	free(pbuf);
 	free(cbuf);
 	free(want);
-	if (n) {
-		printf("%sok %d aloop_%u_hz_period_%u_moves_one_period_per_trigger_bit_exact\n",
-		       ok ? "" : "not ", n, cfg->rate, cfg->period);
-		if (!ok)
-			failures++;
+	if (report) {
+		ksft_test_result(ok, "aloop_%u_hz_period_%u_moves_one_period_per_trigger_bit_exact\n",
+				 cfg->rate, cfg->period);
 	} else if (!ok) {
 		diag("rate %u period %u: resolution %llu ns refused or stalled", cfg->rate,
 		     cfg->period, (unsigned long long)res);
@@ -233,21 +212,13 @@ out:
 	return ok;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /*
  * Closing the timer under a running stream, as both implementations behave today (see
- * Documentation/rust_utimer.rst, "Closing a timer under its consumers"): the ALSA core closes
+ * Documentation/design.rst, "Closing a timer under its consumers"): the ALSA core closes
  * aloop's timer instance without telling aloop, the stream stays RUNNING with no clock, and a
  * blocking read returns EIO only when ALSA's wait gives up, after max(100 ms, 1.1 x buffer time).
  */
-static void closed_timer_stalls_until_eio(int ctl, int n)
+static void closed_timer_stalls_until_eio(int ctl)
 {
 	const struct stream_cfg cfg = { 48000, 480 };
 	size_t bytes = (size_t)cfg.period * CHANNELS * sizeof(short);
@@ -275,9 +246,9 @@ static void closed_timer_stalls_until_eio(int ctl, int n)
 	}
 	close(u.fd);
 	u.fd = -1;
-	t0 = now_ms();
+	t0 = now() * 1e3;
 	err = snd_pcm_readi(cap, buf, cfg.period);
-	waited = now_ms() - t0;
+	waited = now() * 1e3 - t0;
 	CHECK(err == -EIO, "read after close: %s, want EIO", err < 0 ? snd_strerror(err) : "data");
 	/* Bounded: the wait is ALSA's timeout, not forever (generous for TCG). */
 	CHECK(waited < 10 * expect + 2000, "EIO after %.0f ms", waited);
@@ -290,10 +261,7 @@ out:
 	if (u.fd >= 0)
 		close(u.fd);
 	free(buf);
-	printf("%sok %d aloop_stream_stalls_until_eio_when_its_timer_is_closed\n", ok ? "" : "not ",
-	       n);
-	if (!ok)
-		failures++;
+	ksft_test_result(ok, "aloop_stream_stalls_until_eio_when_its_timer_is_closed\n");
 }
 
 /*
@@ -302,9 +270,9 @@ out:
  * "delayed start", aloop's trigger callback passes that on, and the PCM core takes any non-zero
  * answer as a failure and undoes the start -- yet the ioctl returns 1, which alsa-lib reports as
  * success.  The stream stays PREPARED and no trigger moves it.  Once the other instance stops,
- * the same stream starts.  Found by `stress close-in-use`; see Documentation/rust_utimer.rst.
+ * the same stream starts.  Found by stress_close_in_use; see Documentation/usage.rst.
  */
-static void aloop_cannot_start_on_a_running_timer(int ctl, int n)
+static void aloop_cannot_start_on_a_running_timer(int ctl)
 {
 	const struct stream_cfg cfg = { 48000, 480 };
 	size_t bytes = (size_t)cfg.period * CHANNELS * sizeof(short);
@@ -351,9 +319,7 @@ out:
 	if (u.fd >= 0)
 		close(u.fd);
 	free(buf);
-	printf("%sok %d aloop_cannot_start_on_a_running_timer\n", ok ? "" : "not ", n);
-	if (!ok)
-		failures++;
+	ksft_test_result(ok, "aloop_cannot_start_on_a_running_timer\n");
 }
 
 static const unsigned int sweep_rates[] = {
@@ -364,7 +330,7 @@ static const unsigned int sweep_rates[] = {
  * Every period of 32 to 8192 frames (powers of two) and of 10 ms at `rate`, on the resolution
  * utimer_resolution() gives.  One TAP line for the rate.
  */
-static void sweep_rate(int ctl, unsigned int rate, int n)
+static void sweep_rate(int ctl, unsigned int rate)
 {
 	unsigned int bad = 0, streams = 0, inexact = 0, docwrong = 0;
 	struct stream_cfg cfg = { .rate = rate };
@@ -382,10 +348,8 @@ static void sweep_rate(int ctl, unsigned int rate, int n)
 	}
 	diag("%u Hz: %u of %u streams ran (%u periods with no integer ns duration; upstream's doc "
 	     "formula wrong for %u)", rate, streams - bad, streams, inexact, docwrong);
-	printf("%sok %d aloop_exact_resolution_at_%u_hz_periods_32_to_8192_and_10ms\n",
-	       bad ? "not " : "", n, rate);
-	if (bad)
-		failures++;
+	ksft_test_result(!bad, "aloop_exact_resolution_at_%u_hz_periods_32_to_8192_and_10ms\n",
+			 rate);
 }
 
 /*
@@ -393,7 +357,7 @@ static void sweep_rate(int ctl, unsigned int rate, int n)
  * 9999840 ns for 48 kHz / 480 frames; the kernel's period is 10000000 ns, and aloop refuses
  * the timer at the first tick: an error in the log, the streams in XRUN, nothing moved.
  */
-static void doc_formula_refused(int ctl, int n)
+static void doc_formula_refused(int ctl)
 {
 	const struct stream_cfg cfg = { 48000, 480 };
 	const char *msg = "not corresponding to timer resolution (9999840 nsec";
@@ -407,17 +371,13 @@ static void doc_formula_refused(int ctl, int n)
 		diag("no \"%s\" in the kernel log", msg);
 		ok = 0;
 	}
-	printf("%sok %d aloop_refuses_upstream_doc_formula_9999840_ns_at_48000_hz_period_480\n",
-	       ok ? "" : "not ", n);
-	if (!ok)
-		failures++;
+	ksft_test_result(ok, "aloop_refuses_upstream_doc_formula_9999840_ns_at_48000_hz_period_480\n");
 }
 
 int main(int argc, char **argv)
 {
-	const char *dev = getenv("UTIMER_DEV") ? getenv("UTIMER_DEV") : UTIMER_DEVICE;
 	size_t n = sizeof(cfgs) / sizeof(cfgs[0]), nrates = sizeof(sweep_rates) / sizeof(sweep_rates[0]);
-	int ctl, sweep = 0;
+	int ctl, sweep = 0, plan_only = take_flag(&argc, argv, "--plan");
 
 	if (argc == 3 && !strcmp(argv[1], "--demo")) {
 		demo_wav = argv[2];
@@ -430,31 +390,28 @@ int main(int argc, char **argv)
 		periods = 8;
 		prefill = 4;
 		idle_ms = 10;
-		n = nrates + 1;
 	} else if (argc != 1) {
-		fprintf(stderr, "usage: %s [--demo FILE.wav | --sweep]\n", argv[0]);
+		fprintf(stderr, "usage: %s [--plan] [--demo FILE.wav | --sweep]\n", argv[0]);
 		return 2;
 	}
 
-	printf("TAP version 13\n1..%zu\n", n + 2 * (!sweep && !demo_wav));
-	ctl = open(dev, O_RDWR | O_CLOEXEC);
-	if (ctl < 0) {
-		printf("Bail out! open %s: %s\n", dev, strerror(errno));
-		return 1;
-	}
+	/* Streams, or rates and the doc formula, and the two cases of a stream in trouble. */
+	plan_or_print(sweep ? nrates + 1 : n + 2 * !demo_wav, plan_only);
+	ctl = open_ctl();
+	if (ctl < 0)
+		ksft_exit_fail_msg("open %s: %s\n", utimer_dev(), strerror(errno));
 	if (sweep) {
 		for (size_t i = 0; i < nrates; i++)
-			sweep_rate(ctl, sweep_rates[i], (int)i + 1);
-		doc_formula_refused(ctl, (int)nrates + 1);
+			sweep_rate(ctl, sweep_rates[i]);
+		doc_formula_refused(ctl);
 	} else {
 		for (size_t i = 0; i < n; i++)
-			run(ctl, &cfgs[i], (int)i + 1);
+			run(ctl, &cfgs[i], 1);
 		if (!demo_wav) {
-			closed_timer_stalls_until_eio(ctl, (int)++n);
-			aloop_cannot_start_on_a_running_timer(ctl, (int)++n);
+			closed_timer_stalls_until_eio(ctl);
+			aloop_cannot_start_on_a_running_timer(ctl);
 		}
 	}
 	close(ctl);
-	printf("# Totals: pass:%zu fail:%d\n", n - failures, failures);
-	return failures ? 1 : 0;
+	ksft_finished();
 }

@@ -4,14 +4,11 @@
 # the module lands where modprobe finds it, the udev rule gives the audio group /dev/utimer,
 # `utimer` is on the PATH.  Then the module DKMS built loads.  The guest's root is read-only: /lib/modules, /etc/udev/rules.d and
 # /usr/local get a tmpfs overlay for the test, removed at the end.
-#   selftests/install_test.sh
-# TAP; rust_utimer must not be loaded when it starts.
+#   selftests/install_test.sh [--plan]
+# KTAP; rust_utimer must not be loaded when it starts.
 set -u
-n=0
-tap() { # STATUS NAME [DIAG]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2${3:+ # $3}"; fi
-}
+. "$(dirname "$0")/ktap.sh"
+ktap_plan_or_exit 7 "${1:-}"
 kver=$(uname -r)
 over=$(mktemp -d)
 mounted=
@@ -38,25 +35,25 @@ cleanup() {
 
 make -C /src install KDIR="/usr/src/linux-headers-$kver" > "$over/log" 2>&1
 rc=$?
-tap $rc make_install_succeeds "$(tail -5 "$over/log" | tr '\n' ' ')"
+ktap_check $rc make_install_succeeds "$(tail -5 "$over/log" | tr '\n' ' ')"
 ls /lib/modules/"$kver"/updates/rust_utimer.ko* > /dev/null 2>&1
-tap $? make_install_puts_the_module_in_updates "$(ls /lib/modules/"$kver"/updates 2>&1)"
+ktap_check $? make_install_puts_the_module_in_updates "$(ls /lib/modules/"$kver"/updates 2>&1)"
 grep -q 'updates/rust_utimer.ko' "/lib/modules/$kver/modules.dep"
-tap $? make_install_runs_depmod
+ktap_check $? make_install_runs_depmod
 modprobe rust_utimer && [ -c /dev/utimer ]
-tap $? modprobe_finds_the_installed_module
+ktap_check $? modprobe_finds_the_installed_module
 udevadm settle --timeout=10 2>/dev/null
 perm=$(stat -c '%G %a' /dev/utimer 2>/dev/null)
 if udevadm control --ping 2>/dev/null; then
 	[ "$perm" = "audio 660" ]
-	tap $? installed_udev_rule_gives_the_audio_group_the_device "/dev/utimer is $perm"
+	ktap_check $? installed_udev_rule_gives_the_audio_group_the_device "/dev/utimer is $perm"
 else
-	n=$((n + 1))
-	echo "ok $n installed_udev_rule_gives_the_audio_group_the_device # SKIP no udevd in this guest"
+	ktap_print_msg "no udevd in this guest"
+	ktap_test_skip installed_udev_rule_gives_the_audio_group_the_device
 fi
 out=$(PATH=/usr/local/bin:$PATH utimer run -r 48000 -p 480 < /dev/null 2>&1)
 echo "$out" | grep -q '^id=0 resolution=10000000 source=-1.4.0$'
-tap $? installed_utimer_tool_creates_a_timer "$out"
+ktap_check $? installed_utimer_tool_creates_a_timer "$out"
 cleanup
 
 # The module DKMS built in the toolchain root (scripts/build: dkms add, dkms build), signed with
@@ -66,9 +63,10 @@ modprobe snd-timer	# modprobe -r took it with rust_utimer
 if [ -n "$dkms_ko" ] && insmod "$dkms_ko" 2> "$over.err" && [ -c /dev/utimer ]; then
 	out=$("$(dirname "$0")/build/utimer" run -n 10000000 < /dev/null 2>&1)
 	echo "$out" | grep -q '^id=0 '
-	tap $? dkms_built_module_loads_and_creates_a_timer "$dkms_ko: $out"
+	ktap_check $? dkms_built_module_loads_and_creates_a_timer "$dkms_ko: $out"
 	rmmod rust_utimer
 else
-	tap 1 dkms_built_module_loads_and_creates_a_timer "module: ${dkms_ko:-none}: $(cat "$over.err")"
+	ktap_check 1 dkms_built_module_loads_and_creates_a_timer "module: ${dkms_ko:-none}: $(cat "$over.err")"
 fi
 rm -f "$over.err"
+ktap_finished

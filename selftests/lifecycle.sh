@@ -3,18 +3,16 @@
 # The module's lifecycle, in the guest (selftests/run.sh): CYCLES (default 100) insmod/rmmod
 # cycles with timers created, triggered and closed in between, the module parameters cycling
 # through their bounds; rmmod refused while a timer fd lives and while snd-aloop runs on a timer.
-#   selftests/lifecycle.sh MODULE.ko [CYCLES]
-# TAP; rust_utimer must not be loaded when it starts.
+#   selftests/lifecycle.sh MODULE.ko [CYCLES] | --plan
+# KTAP, the plan first; rust_utimer must not be loaded when it starts.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/ktap.sh"
+ktap_plan_or_exit 3 "${1:-}"
 ko=$1
 cycles=${2:-100}
-stress=$(cd "$(dirname "$0")" && pwd)/build/stress
+utimer_hold=$here/build/utimer_hold	# selftests/utimer_hold.c
 listing=/sys/kernel/debug/rust_utimer/timers
-n=0
-tap() { # STATUS NAME [DIAG]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2${3:+ # $3}"; fi
-}
 [ -d /sys/kernel/debug/rust_utimer ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 
 # hold [--aloop]: a process holding a timer (and a stream on it) until its stdin closes; waits
@@ -22,7 +20,7 @@ tap() { # STATUS NAME [DIAG]
 hold() {
 	fifo=$(mktemp -u /tmp/utimer-hold.XXXXXX)
 	mkfifo "$fifo"
-	"$stress" hold "$@" < "$fifo" > "$fifo.id" &
+	"$utimer_hold" hold "$@" < "$fifo" > "$fifo.id" &
 	holder=$!
 	exec 3> "$fifo"
 	for _ in $(seq 100); do
@@ -59,7 +57,7 @@ for i in $(seq 1 "$cycles"); do
 		first_err=${first_err:-"cycle $i: $params gave \"$got\", want \"$want\""}
 	fi
 	# shellcheck disable=SC2086
-	"$stress" create $create || {
+	"$utimer_hold" create $create || {
 		cycle_fail=$((cycle_fail + 1)) first_err=${first_err:-"cycle $i: create $create failed"}
 	}
 	# Every tenth cycle, rmmod while a timer is held, and (the next) while aloop runs on it.
@@ -89,9 +87,10 @@ rmmod snd-aloop 2>/dev/null
 echo "# stat insmod_rmmod_cycles $cycles"
 echo "# stat rmmod_refused_while_a_fd_lives $refused_fd"
 echo "# stat rmmod_refused_while_aloop_runs $refused_aloop"
-tap $cycle_fail "insmod_rmmod_cycles_with_timers_in_between" "$cycle_fail of $cycles cycles failed"
-tap $params_fail "module_parameters_at_their_bounds_take_effect" "$params_fail cycles"
-tap $((refuse_fail + (refused_fd == 0) + (refused_aloop == 0))) \
-	"rmmod_refused_while_a_timer_fd_lives_or_aloop_runs_on_it" \
+ktap_check $cycle_fail insmod_rmmod_cycles_with_timers_in_between \
+	"$cycle_fail of $cycles cycles failed"
+ktap_check $params_fail module_parameters_at_their_bounds_take_effect "$params_fail cycles"
+ktap_check $((refuse_fail + (refused_fd == 0) + (refused_aloop == 0))) \
+	rmmod_refused_while_a_timer_fd_lives_or_aloop_runs_on_it \
 	"refused $refused_fd (fd) and $refused_aloop (aloop) times, $refuse_fail wrong"
-echo "1..$n"
+ktap_finished

@@ -3,6 +3,7 @@
 # Runs in the guest: upstream's own utimer selftest (tools/testing/selftests/alsa/utimer-test.c,
 # built unmodified) against one implementation, twice: with upstream's global-timer helper, and
 # with ours (tick_counter) in its place.
+#   upstream_selftests.sh --plan        prints the number of results (1)
 #   upstream_selftests.sh upstream_c     CREATE on /dev/snd/timer, the kernel's CONFIG_SND_UTIMER
 #   upstream_selftests.sh rust_utimer    the same program under tools/preload/utimer-run, so
 #                                        CREATE reaches /dev/utimer (forced where the kernel has
@@ -11,7 +12,13 @@
 # the caller to compare implementations, and one TAP line: upstream's utimer-test passes with a
 # tick counter that works with current alsa-lib.
 set -u
+if [ "${1:-}" = --plan ]; then
+	echo 1
+	exit 0
+fi
 impl=$1
+echo "TAP version 13"
+echo "1..1"
 bin=$(cd "$(dirname "$0")" && pwd)/build
 run="$bin/../../tools/preload/utimer-run"
 export UTIMER_PRELOAD_LIB=$bin/libutimer-preload.so

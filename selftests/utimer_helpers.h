@@ -1,13 +1,151 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Helpers the selftests share: module refcount, kernel log, open fds. */
+/*
+ * What every selftest program shares:
+ *
+ *   - TAP through the kernel's kselftest.h: plan_or_print() prints "TAP version 13" and the
+ *     plan before any result, or with --plan only the plan's number (and exits); diag() is a
+ *     "# ..." line, serialised for stress_run's threads; the results are ksft_test_result*().
+ *   - HARNESS_MAIN_WITH_LIST, the main() of the kselftest-harness programs: --list prints each
+ *     test's full name as -r takes it.
+ *   - the device (UTIMER_DEV, and whether it is upstream's), CREATE, time, the module's
+ *     reference count, the kernel log, the open fds;
+ *   - for the programs that include the kernel's <sound/asound.h> before this header (it cannot
+ *     be mixed with alsa-lib's headers): /dev/snd/timer readers through raw ioctls.
+ *
+ * Environment: UTIMER_DEV (default /dev/utimer) is the device that creates timers: set it to
+ * /dev/snd/timer to run the same tests against upstream's C utimers (CONFIG_SND_UTIMER).
+ * UTIMER_KO is the module's path, for the tests that reload it (skipped without it).
+ */
 #ifndef UTIMER_HELPERS_H
 #define UTIMER_HELPERS_H
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/klog.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "../uapi/rust_utimer.h"
+#include "kselftest.h"
+
+#define RES_10MS 10000000ULL
+#define LISTING "/sys/kernel/debug/rust_utimer/timers"
+
+/* ------------------------------------------------------------------ TAP */
+
+/*
+ * Takes `flag` out of argv if it is there (the other arguments keep their order): 1 if it was.
+ * For --plan, which any TAP program accepts beside the arguments it runs with.
+ */
+static inline int take_flag(int *argc, char **argv, const char *flag)
+{
+	for (int i = 1; i < *argc; i++)
+		if (!strcmp(argv[i], flag)) {
+			memmove(&argv[i], &argv[i + 1], (*argc - i) * sizeof(argv[0]));
+			(*argc)--;
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * The plan: with --plan, print n alone and exit 0 (nothing else is touched); otherwise begin
+ * the TAP output with its header and "1..n".  A test that cannot run is still reported, as
+ * "ok N name # SKIP reason", so that the count is n whatever the kernel has.
+ */
+static inline void plan_or_print(unsigned int n, int plan_only)
+{
+	if (plan_only) {
+		printf("%u\n", n);
+		exit(0);
+	}
+	ksft_print_header();
+	ksft_set_plan(n);
+}
+
+/* One "# ..." line (the newline is added), whole even when stress_run's threads all talk. */
+static pthread_mutex_t diag_lock __maybe_unused = PTHREAD_MUTEX_INITIALIZER;
+#define diag(fmt, ...) (pthread_mutex_lock(&diag_lock),				\
+			ksft_print_msg(fmt "\n", ##__VA_ARGS__), fflush(stdout),	\
+			pthread_mutex_unlock(&diag_lock))
+
+/*
+ * The main() of a kselftest-harness program, in place of TEST_HARNESS_MAIN: `--list` as the
+ * only argument prints every test's full name, one per line, exactly as -r takes it
+ * ("fixture.test", or "fixture.variant.test"), from the harness's own tables; an empty list is
+ * an error.  Anything else goes to the harness.
+ */
+#define HARNESS_MAIN_WITH_LIST							\
+	static int harness_list(void)						\
+	{									\
+		struct __fixture_variant_metadata no_variant = { .name = "" }, *v; \
+		struct __fixture_metadata *f;					\
+		struct __test_metadata *t;					\
+		int n = 0;							\
+										\
+		for (f = __fixture_list; f; f = f->next)			\
+			for (v = f->variant ?: &no_variant; v; v = v->next)	\
+				for (t = f->tests; t; t = t->next, n++)		\
+					printf("%s%s%s.%s\n", f->name,		\
+					       v->name[0] ? "." : "", v->name,	\
+					       t->name);			\
+		if (!n)								\
+			fprintf(stderr, "no tests\n");				\
+		return n ? 0 : 1;						\
+	}									\
+										\
+	int main(int argc, char **argv)						\
+	{									\
+		if (argc == 2 && !strcmp(argv[1], "--list"))			\
+			return harness_list();					\
+		return test_harness_run(argc, argv);				\
+	}
+
+/* ------------------------------------------------------------------ the device, CREATE */
+
+static inline const char *utimer_dev(void)
+{
+	const char *dev = getenv("UTIMER_DEV");
+
+	return dev ? dev : UTIMER_DEVICE;
+}
+
+/* Upstream's CONFIG_SND_UTIMER, through /dev/snd/timer, rather than rust_utimer. */
+static inline int upstream(void)
+{
+	return !strcmp(utimer_dev(), "/dev/snd/timer");
+}
+
+static inline int open_ctl(void)
+{
+	return open(utimer_dev(), O_RDWR | O_CLOEXEC);
+}
+
+/* CREATE at `resolution` on ctl, the rest of *u zeroed: 0 (u->fd and u->id set) or -errno. */
+static inline int create(int ctl, __u64 resolution, struct utimer_uinfo *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->resolution = resolution;
+	return ioctl(ctl, UTIMER_IOCTL_CREATE, u) < 0 ? -errno : 0;
+}
+
+/* ------------------------------------------------------------------ time, module, log, fds */
+
+/* CLOCK_MONOTONIC, in seconds. */
+static inline double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 /* rust_utimer's reference count in /sys/module; -1 where it has none (upstream's are built in). */
 static inline int module_refcnt(void)
@@ -52,5 +190,80 @@ static inline int count_fds(void)
 	closedir(d);
 	return n - 1;	/* the directory's own fd */
 }
+
+/* ------------------------------------------------------------------ /dev/snd/timer readers */
+
+#ifdef __SOUND_ASOUND_H
+
+/* /dev/snd/timer selected on (GLOBAL, 4, id); -1 (errno set) on error. */
+static inline int timer_select(unsigned int id, int flags, struct snd_timer_info *info)
+{
+	struct snd_timer_select sel = { 0 };
+	int fd = open("/dev/snd/timer", flags | O_CLOEXEC), e;
+
+	if (fd < 0)
+		return -1;
+	sel.id.dev_class = SNDRV_TIMER_CLASS_GLOBAL;
+	sel.id.dev_sclass = SNDRV_TIMER_SCLASS_NONE;
+	sel.id.card = -1;
+	sel.id.device = UTIMER_GLOBAL_DEVICE;
+	sel.id.subdevice = id;
+	if (ioctl(fd, SNDRV_TIMER_IOCTL_SELECT, &sel) < 0 ||
+	    (info && ioctl(fd, SNDRV_TIMER_IOCTL_INFO, info) < 0)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* A non-blocking /dev/snd/timer client on (GLOBAL, 4, id), started, auto-reloading every tick. */
+static inline int reader_open(unsigned int id, unsigned long *resolution)
+{
+	struct snd_timer_params par = { 0 };
+	struct snd_timer_info info = { 0 };
+	int fd = timer_select(id, O_RDONLY | O_NONBLOCK, &info), e;
+
+	if (fd < 0)
+		return -1;
+	par.flags = SNDRV_TIMER_PSFLG_AUTO;
+	par.ticks = 1;
+	par.queue_size = 128;
+	if (ioctl(fd, SNDRV_TIMER_IOCTL_PARAMS, &par) < 0 ||
+	    ioctl(fd, SNDRV_TIMER_IOCTL_START) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (resolution)
+		*resolution = info.resolution;
+	return fd;
+}
+
+/*
+ * Sum the ticks of every record the reader has, waiting up to timeout_ms for the first one.
+ * Consecutive records of one resolution are merged by the core, so ticks are summed.
+ */
+static inline long reader_ticks(int fd, int timeout_ms, unsigned long *resolution)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct snd_timer_read r[16];
+	long ticks = 0;
+	ssize_t n;
+
+	if (poll(&p, 1, timeout_ms) < 0)
+		return -1;
+	while ((n = read(fd, r, sizeof(r))) > 0)
+		for (size_t i = 0; i < n / sizeof(r[0]); i++) {
+			ticks += r[i].ticks;
+			if (resolution)
+				*resolution = r[i].resolution;
+		}
+	return ticks;
+}
+
+#endif /* __SOUND_ASOUND_H */
 
 #endif /* UTIMER_HELPERS_H */

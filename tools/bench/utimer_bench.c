@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "../../uapi/rust_utimer.h"
-#include "../../selftests/aloop_helpers.h"
+#include "aloop_helpers.h"
 
 enum { UPSTREAM, OURS, NIMPL };
 

@@ -1,0 +1,49 @@
+# shellcheck shell=sh
+# SPDX-License-Identifier: GPL-2.0
+# Sourced by the shell selftests and run.sh: the kernel's own KTAP helpers
+# (tools/testing/selftests/kselftest/ktap_helpers.sh, from linux-source in the root, which is
+# also the guest's root), and what our tests share on top of them.
+
+. "${KSRC:-/usr/src/linux-source-7.3}/tools/testing/selftests/kselftest/ktap_helpers.sh"
+
+# ktap_plan_or_exit N [ARG]: with --plan as ARG, print N and exit (run.sh adds up the plans
+# before anything runs); else print the KTAP header and the plan.
+ktap_plan_or_exit() {
+	if [ "${2:-}" = --plan ]; then
+		echo "$1"
+		exit 0
+	fi
+	ktap_print_header
+	ktap_set_plan "$1"
+}
+
+# ktap_check STATUS NAME [DIAGNOSTIC]: one result, passed when STATUS is 0; a failure's
+# diagnostic goes on a comment line before it.
+ktap_check() {
+	if [ "$1" = 0 ]; then
+		ktap_test_pass "$2"
+	else
+		[ -z "${3:-}" ] || printf '# %s: %s\n' "$2" "$3"
+		ktap_test_fail "$2"
+	fi
+}
+
+# wait_until SECONDS CMD...: poll CMD every 50 ms until it succeeds; 1 if it never did.  The
+# bounds are generous on purpose: a condition that comes late on a loaded machine is no failure.
+wait_until() {
+	_wu_end=$(($(date +%s) + $1))
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$_wu_end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# now_ms: CLOCK_REALTIME in milliseconds.
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# The kernel log's reports (BUG, WARNING, KASAN, ...), shared with scripts/vm-run.
+KERNEL_REPORTS=$(cat "$(dirname "$0")/kernel-reports.regex" 2>/dev/null ||
+	cat /src/selftests/kernel-reports.regex)

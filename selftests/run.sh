@@ -201,6 +201,7 @@ ours() {
 }
 
 main() {
+	step rust_utimer abi_test "$(plan_of "$bin/abi_test")" "$bin/abi_test"
 	if [ -n "$upstream" ]; then
 		[ "$pass" = plan ] || echo "# ---- upstream's C utimers (CONFIG_SND_UTIMER) through /dev/snd/timer"
 		suite upstream_c /dev/snd/timer
@@ -245,13 +246,11 @@ all() {
 	dmesg -c > /dev/null
 	modprobe snd-timer 2>/dev/null
 	export UTIMER_DEV=/dev/utimer
-	# The plan: the same steps, counted.
-	step rust_utimer abi_test "$(plan_of "$bin/abi_test")" "$bin/abi_test"
+	# The plan: the same steps, counted; then run.
 	main
 	echo "TAP version 13"
 	echo "1..$planned"
 	pass=run
-	step rust_utimer abi_test "$(plan_of "$bin/abi_test")" "$bin/abi_test"
 	main
 }
 

@@ -64,6 +64,17 @@ pub(crate) const UINFO_SIZE: usize = core::mem::size_of::<sound::snd_timer_uinfo
 pub(crate) const IOCTL_CREATE: u32 = sound::RUST_UTIMER_IOCTL_CREATE;
 /// `SNDRV_TIMER_IOCTL_TRIGGER` as the kernel's own header computes it.
 pub(crate) const IOCTL_TRIGGER: u32 = sound::RUST_UTIMER_IOCTL_TRIGGER;
+/// The size of `struct utimer_create` in `uapi/rust_utimer.h`.
+#[allow(dead_code, reason = "only read by the compile-time checks in defs.rs")]
+pub(crate) const CREATE_SIZE: usize = core::mem::size_of::<sound::utimer_create>();
+/// `UTIMER_IOCTL_CREATE_EXT` as `uapi/rust_utimer.h` computes it.
+pub(crate) const IOCTL_CREATE_EXT: u32 = sound::RUST_UTIMER_IOCTL_CREATE_EXT;
+/// `UTIMER_CREATE_ID` of `uapi/rust_utimer.h`.
+pub(crate) const CREATE_ID: u32 = sound::RUST_UTIMER_CREATE_ID;
+/// `UTIMER_MIN_RESOLUTION` of `uapi/rust_utimer.h`.
+pub(crate) const MIN_RESOLUTION: u64 = sound::RUST_UTIMER_MIN_RESOLUTION;
+/// `UTIMER_MAX_RESOLUTION` of `uapi/rust_utimer.h`.
+pub(crate) const MAX_RESOLUTION: u64 = sound::RUST_UTIMER_MAX_RESOLUTION;
 
 /// An ALSA global timer that ticks when its owner says so.
 ///
@@ -79,11 +90,13 @@ pub(crate) struct Timer {
     ptr: NonNull<sound::snd_timer>,
 }
 
-// SAFETY: The ALSA core serialises all access to a timer with its own locks, and the functions
-// called through `Timer` may be called from any task.
+// SAFETY: A registered timer belongs to no task: `snd_timer_interrupt()` and
+// `snd_timer_global_free()` may be called from any task.
 unsafe impl Send for Timer {}
-// SAFETY: The only `&self` operation, `snd_timer_interrupt()`, may run concurrently with itself and
-// with the core's own use of the timer: it takes `timer->lock`.
+// SAFETY: The `&self` operations may run concurrently with each other and with the core's own use
+// of the timer: `interrupt` calls `snd_timer_interrupt()`, which takes `timer->lock`, after a
+// marked read of `sticks`; `instances` is a marked read of an `int`; `resolution` reads a field
+// that nobody writes after registration.
 unsafe impl Sync for Timer {}
 
 impl Timer {
@@ -145,25 +158,15 @@ impl Timer {
 
     /// Fires one tick: runs the callbacks of every running instance, as hardware would.
     ///
-    /// With no instance running the tick is lost, as on any timer.
+    /// With no instance running the tick is lost, as on any timer. As upstream's TRIGGER, the tick
+    /// is worth `timer->sticks` ticks: the count of ticks the first instance that started on the
+    /// idle timer asked for (one for snd-aloop; a `/dev/snd/timer` reader may ask for more).
     pub(crate) fn interrupt(&self) {
         let timer = self.ptr.as_ptr();
-        // SAFETY: `timer` is valid by the type invariants. `running` is an aligned `int` that the
-        // core changes under `timer->lock`; a racy read is stale at worst, never torn.
-        let running = unsafe { ptr::addr_of!((*timer).running).read_volatile() };
-        // `running` is 0 only when no instance runs nor waits for a delayed start: the core
-        // promotes waiting instances when the last running one stops (`snd_timer_stop1()`) or
-        // expires (`snd_timer_interrupt()`), and starts an instance at once on an idle timer. With
-        // 0, `snd_timer_interrupt()` would find nothing to tick and only call `hw.stop`, a no-op
-        // here: the tick is lost either way, so skip the lock. A start racing with this read is
-        // ordered after the tick, as it could be with the lock; a start that userspace ordered
-        // before the TRIGGER (through any syscall) is seen.
-        if running == 0 {
-            return;
-        }
-        // SAFETY: `timer` is valid by the type invariants. The core updates `sticks` under
-        // `timer->lock` when the first instance starts; like the C drivers, a racy read is fine
-        // because `snd_timer_interrupt()` re-checks every instance under that lock.
+        // SAFETY: `timer` is valid by the type invariants. `sticks` is read without `timer->lock`,
+        // as upstream's TRIGGER and every timer driver of the core read it (no function returns
+        // it): a marked read of an aligned `unsigned long`, stale at worst, never torn, and
+        // `snd_timer_interrupt()` re-checks every instance under the lock.
         let ticks = unsafe { ptr::addr_of!((*timer).sticks).read_volatile() };
         // SAFETY: `timer` is valid and registered by the type invariants.
         unsafe { sound::snd_timer_interrupt(timer, ticks) };
@@ -171,8 +174,9 @@ impl Timer {
 
     /// How many instances (snd-aloop cables, `/dev/snd/timer` clients, ...) have the timer open.
     ///
-    /// A snapshot for statistics: the core changes the count under its own `register_mutex`,
-    /// which is not exported, so the value may be stale by the time it is returned.
+    /// A snapshot for statistics (the listing, fdinfo): the core changes the count under its own
+    /// `register_mutex`, which is not exported, and no function returns it, so this reads the
+    /// field; the value may be stale by the time it is returned.
     pub(crate) fn instances(&self) -> i32 {
         // SAFETY: `self.ptr` is valid by the type invariants. `num_instances` is an aligned `int`;
         // a concurrent update makes the read stale, never torn (the C code's `READ_ONCE()`).
@@ -180,9 +184,12 @@ impl Timer {
     }
 
     /// The timer's resolution in ns, as given to [`Timer::register`].
+    ///
+    /// Read from the driver's own `hw`, which [`Timer::register`] wrote (the core's
+    /// `snd_timer_resolution()` needs an instance).
     pub(crate) fn resolution(&self) -> u64 {
         // SAFETY: `self.ptr` is valid by the type invariants; `hw.resolution` is set before the
-        // timer is registered and never changed.
+        // timer is registered and nobody changes it after.
         let res = unsafe { (*self.ptr.as_ptr()).hw.resolution };
         res as u64
     }
@@ -191,8 +198,12 @@ impl Timer {
 impl Drop for Timer {
     fn drop(&mut self) {
         // SAFETY: By the type invariants the timer is registered and this is the only place that
-        // frees it. `snd_timer_global_free()` unregisters it and force-closes open instances; the
-        // core keeps the memory alive while an instance still holds a reference.
+        // frees it; no `&self` call runs (we own `self`). `snd_timer_global_free()` unregisters it
+        // (no instance can open it after), force-closes the instances still open and puts the
+        // core's reference. The memory goes with the last reference: a `/dev/snd/timer` ioctl
+        // running meanwhile may hold one from `snd_timeri_timer_get()` for its duration, and it
+        // only reads fields (we set neither `hw.c_resolution` nor `private_free`), so nothing
+        // calls into this module after this returns.
         unsafe { sound::snd_timer_global_free(self.ptr.as_ptr()) };
     }
 }
@@ -239,9 +250,9 @@ pub(crate) trait FileOps: Sized + Send + Sync + 'static {
 /// Creates an anonymous-inode file named `name` that holds the reference `data` until its last
 /// close.
 ///
-/// The file is `O_RDWR`, holds a reference on this module, and, when released, calls
-/// [`FileOps::release`] and drops `data`. Holding an [`Arc`] (rather than a box) spares an
-/// allocation per file and an indirection on every call.
+/// The file is `O_RDWR`, seeks as a no-op (as upstream's timer fd), holds a reference on this
+/// module, and, when released, calls [`FileOps::release`] and drops `data`. Holding an [`Arc`]
+/// (rather than a box) spares an allocation per file and an indirection on every call.
 pub(crate) fn new_file<T: FileOps>(name: &CStr, data: Arc<T>) -> Result<ARef<File>> {
     let private = data.into_foreign();
     // SAFETY:
@@ -257,7 +268,10 @@ pub(crate) fn new_file<T: FileOps>(name: &CStr, data: Arc<T>) -> Result<ARef<Fil
         )
     };
     match from_err_ptr(raw) {
-        // SAFETY: `anon_inode_getfile()` returned a new file with one reference, which we own.
+        // SAFETY: `from_err_ptr()` returned `Ok`, and `anon_inode_getfile()` returns a new file or
+        // an error pointer, never NULL: `raw` is a valid file with one reference, which we own.
+        // `File`'s rule (no `fdget_pos()` sharing it without `f_pos_lock`) holds: the file is in
+        // no fd table yet, and its `f_pos` is never used (`noop_llseek`, no read or write).
         Ok(raw) => Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(raw.cast::<File>())) }),
         Err(e) => {
             // SAFETY: `private` came from `into_foreign()` above and no file took it.
@@ -310,6 +324,8 @@ impl<T: FileOps> FileVTable<T> {
 
     const VTABLE: bindings::file_operations = bindings::file_operations {
         owner: this_module::<crate::LocalModule>().as_ptr(),
+        // As upstream's timer fd: lseek() succeeds and does nothing.
+        llseek: Some(bindings::noop_llseek),
         release: Some(Self::release),
         unlocked_ioctl: Some(Self::ioctl),
         show_fdinfo: Some(Self::show_fdinfo),

@@ -10,6 +10,9 @@
 #include <sound/core.h>
 #include <sound/timer.h>
 
+/* Our own ioctl's ABI: its struct and number, checked against the Rust side in defs.rs. */
+#include "uapi/rust_utimer.h"
+
 const int RUST_UTIMER_CLASS_GLOBAL = SNDRV_TIMER_CLASS_GLOBAL;
 const int RUST_UTIMER_SCLASS_APPLICATION = SNDRV_TIMER_SCLASS_APPLICATION;
 const int RUST_UTIMER_GLOBAL_UDRIVEN = SNDRV_TIMER_GLOBAL_UDRIVEN;
@@ -17,3 +20,7 @@ const unsigned int RUST_UTIMER_HW_AUTO = SNDRV_TIMER_HW_AUTO;
 const unsigned int RUST_UTIMER_HW_WORK = SNDRV_TIMER_HW_WORK;
 const unsigned int RUST_UTIMER_IOCTL_CREATE = SNDRV_TIMER_IOCTL_CREATE;
 const unsigned int RUST_UTIMER_IOCTL_TRIGGER = SNDRV_TIMER_IOCTL_TRIGGER;
+const unsigned int RUST_UTIMER_IOCTL_CREATE_EXT = UTIMER_IOCTL_CREATE_EXT;
+const unsigned int RUST_UTIMER_CREATE_ID = UTIMER_CREATE_ID;
+const unsigned long long RUST_UTIMER_MIN_RESOLUTION = UTIMER_MIN_RESOLUTION;
+const unsigned long long RUST_UTIMER_MAX_RESOLUTION = UTIMER_MAX_RESOLUTION;

@@ -11,6 +11,15 @@ pub(crate) const MAX_CAPACITY: u32 = u64::BITS * u64::BITS;
 
 const WORDS: usize = u64::BITS as usize;
 
+/// Why [`Ids::take_exact`] could not take an id.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TakeError {
+    /// The id is not below the capacity.
+    OutOfRange,
+    /// The id is taken already.
+    Taken,
+}
+
 /// A set of ids below a capacity of at most [`MAX_CAPACITY`].
 pub(crate) struct Ids {
     words: [u64; WORDS],
@@ -47,6 +56,26 @@ impl Ids {
             self.full |= 1 << w;
         }
         Some(id)
+    }
+
+    /// Takes `id` itself, if it is below the capacity and free.
+    pub(crate) fn take_exact(&mut self, id: u32) -> Result<(), TakeError> {
+        if id >= self.capacity {
+            return Err(TakeError::OutOfRange);
+        }
+        let (w, b) = (id / u64::BITS, id % u64::BITS);
+        let word = self
+            .words
+            .get_mut(w as usize)
+            .ok_or(TakeError::OutOfRange)?;
+        if *word & (1 << b) != 0 {
+            return Err(TakeError::Taken);
+        }
+        *word |= 1 << b;
+        if *word == u64::MAX {
+            self.full |= 1 << w;
+        }
+        Ok(())
     }
 
     /// Returns `id` to the set; an id that is not taken is left alone.

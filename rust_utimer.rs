@@ -6,7 +6,9 @@
 //! device 4, subdevice = id) and returns a file descriptor that owns it;
 //! `ioctl(SNDRV_TIMER_IOCTL_TRIGGER)` on that descriptor fires one tick. snd-aloop
 //! (`timer_source=-1.4.<id>`) and any `/dev/snd/timer` client can then run on the application's
-//! clock. The ABI is upstream's: see `Documentation/sound/utimers.rst` in the kernel tree.
+//! clock. Both ioctls are upstream's, on every input: see `Documentation/sound/utimers.rst` in the
+//! kernel tree. Our own `UTIMER_IOCTL_CREATE_EXT` (`uapi/rust_utimer.h`) adds strict input and a
+//! timer by id.
 //!
 //! Layout: [`defs`] holds the ABI, [`alsa`] every call into C, [`ids`] the id allocator,
 //! [`utimer`] the driver logic.

@@ -2,12 +2,16 @@
 
 //! `/dev/utimer` and the timers it creates.
 //!
-//! Behaviour follows upstream's `CONFIG_SND_UTIMER` ([`sound/core/timer.c`]), with these
-//! differences:
+//! CREATE and TRIGGER behave as upstream's `CONFIG_SND_UTIMER` ([`sound/core/timer.c`]) on
+//! every input, with these differences, none of which refuses what upstream accepts:
 //! * a failed copy-back in CREATE leaves nothing behind (the fd is installed last);
 //! * the capacity is a module parameter, and each user has a quota (`EDQUOT` beyond it);
-//! * `reserved` must be zero and the resolution within [`MIN_RESOLUTION`, `MAX_RESOLUTION`];
+//! * a subdevice that upstream's own utimers hold is skipped rather than failing with `EBUSY`;
 //! * every live timer is listed in debugfs, and its fd's fdinfo tells its id and triggers.
+//!
+//! Our own CREATE, [`IOCTL_CREATE_EXT`], refuses what no consumer can run on (a resolution out of
+//! [`MIN_RESOLUTION`, `MAX_RESOLUTION`]), refuses flags and reserved fields it does not know, and
+//! can take a given id.
 //!
 //! [`sound/core/timer.c`]: srctree/sound/core/timer.c
 
@@ -32,6 +36,7 @@ use kernel::{
         Formatter, //
     },
     sync::{
+        aref::ARef,
         atomic::{
             Atomic,
             Relaxed, //
@@ -56,26 +61,20 @@ use crate::{
         Timer, //
     },
     defs::{
+        TimerCreate,
         TimerUinfo,
+        CREATE_ID,
         IOCTL_CREATE,
-        IOCTL_TRIGGER, //
+        IOCTL_CREATE_EXT,
+        IOCTL_TRIGGER,
+        MAX_RESOLUTION,
+        MIN_RESOLUTION, //
     },
-    ids::Ids,
+    ids::{
+        Ids,
+        TakeError, //
+    },
 };
-
-/// The smallest resolution a timer may have, in ns.
-///
-/// The ALSA core refuses to start an instance whose first tick is shorter than 100 µs
-/// (`snd_timer_start1()`), and snd-aloop starts its instance with one tick: below this no
-/// consumer can run on one tick per TRIGGER.
-pub(crate) const MIN_RESOLUTION: u64 = 100_000;
-
-/// The largest resolution a timer may have, in ns (about 4.29 s).
-///
-/// The resolution reaches consumers through 32-bit fields: `struct snd_timer_read`'s and
-/// `struct snd_timer_tread64`'s for `/dev/snd/timer` readers, and snd-aloop compares it with the
-/// PCM's `unsigned int timer_resolution`. A larger value would be truncated or never match.
-pub(crate) const MAX_RESOLUTION: u64 = u32::MAX as u64;
 
 /// The live timers of one user, counted against [`Registry::max_user_timers`].
 struct UserCount {
@@ -148,6 +147,15 @@ struct Id(u32);
 impl Id {
     fn take() -> Result<Self> {
         REGISTRY.lock().ids.take().map(Id).ok_or(ENOSPC)
+    }
+
+    /// Takes `id` itself: `EINVAL` when it is not below the capacity, `EBUSY` when it is taken.
+    fn take_exact(id: u32) -> Result<Self> {
+        match REGISTRY.lock().ids.take_exact(id) {
+            Ok(()) => Ok(Id(id)),
+            Err(TakeError::OutOfRange) => Err(EINVAL),
+            Err(TakeError::Taken) => Err(EBUSY),
+        }
     }
 }
 
@@ -327,59 +335,122 @@ fn register_lowest_free(resolution: u64) -> Result<(Id, TimerName, Timer)> {
     }
 }
 
-/// Checks CREATE's argument: `EINVAL` for reserved bytes that are not zero or a resolution out of
-/// [`MIN_RESOLUTION`, `MAX_RESOLUTION`].
-fn validate(info: &TimerUinfo) -> Result {
-    if info.reserved.iter().any(|&b| b != 0) {
-        return Err(EINVAL);
+/// Registers a timer on `id`: `EINVAL` when `id` is not below `max_timers`, `EBUSY` when it is
+/// taken, by a timer of ours or of the kernel's own `CONFIG_SND_UTIMER`.
+fn register_exactly(id: u32, resolution: u64) -> Result<(Id, TimerName, Timer)> {
+    let id = Id::take_exact(id)?;
+    let name = TimerName::new(id.0)?;
+    let timer = Timer::register(name.as_cstr()?, id.0, resolution)?;
+    Ok((id, name, timer))
+}
+
+/// A timer made by a CREATE and not yet visible to userspace: nothing is left of it if it is
+/// dropped, and [`Created::install`] gives it its fd.
+struct Created {
+    id: u32,
+    fd: FileDescriptorReservation,
+    file: ARef<File>,
+    listed: Listed,
+}
+
+impl Created {
+    /// Makes a timer at `resolution`, on `id` or the lowest free id, for the calling task.
+    ///
+    /// Everything that can fail happens here, in upstream's order (its id, then its fd), after
+    /// our own limit (the caller's quota).
+    fn new(resolution: u64, id: Option<u32>) -> Result<Self> {
+        let task = current!();
+        let charge = Charge::new(task.uid())?;
+        let (id, name, timer) = match id {
+            Some(id) => register_exactly(id, resolution)?,
+            None => register_lowest_free(resolution)?,
+        };
+        let fd = FileDescriptorReservation::get_unused_fd_flags(bindings::O_CLOEXEC)?;
+        let id_number = id.0;
+        let user_timer = Arc::new(
+            UserTimer {
+                timer,
+                id,
+                charge,
+                triggers: Atomic::new(0),
+            },
+            GFP_KERNEL,
+        )?;
+        let file = alsa::new_file(name.as_cstr()?, user_timer.clone())?;
+        Ok(Self {
+            id: id_number,
+            fd,
+            file,
+            listed: Listed {
+                timer: Some(user_timer),
+                creator_pid: task.tgid(),
+                creator_comm: alsa::current_comm(),
+                created: Instant::now(),
+            },
+        })
     }
-    if !(MIN_RESOLUTION..=MAX_RESOLUTION).contains(&info.resolution) {
-        return Err(EINVAL);
+
+    /// The fd the timer will have.
+    fn fd(&self) -> Result<i32> {
+        Ok(self.fd.reserved_fd().try_into()?)
     }
-    Ok(())
+
+    /// Lists the timer and installs its fd: from here userspace has it.
+    fn install(self) {
+        let slot = self.id as usize;
+        if let Some(place) = REGISTRY.lock().timers.get_mut(slot) {
+            *place = self.listed;
+        }
+        self.fd.fd_install(self.file);
+    }
 }
 
 /// `SNDRV_TIMER_IOCTL_CREATE`: makes a timer and returns its id and a new fd that owns it.
 ///
-/// Everything that can fail happens before the fd is installed, so a failure, the copy back to
-/// userspace included, leaves no timer, no id and no fd behind.
+/// Upstream's semantics on every input: any resolution but 0, `reserved` ignored and written
+/// back as read. Unlike upstream, a failure, the copy back to userspace included, leaves no timer,
+/// no id and no fd behind: the fd is installed last.
 fn create(arg: usize) -> Result<isize> {
     let (mut reader, mut writer) =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<TimerUinfo>()).reader_writer();
     let mut info: TimerUinfo = reader.read()?;
-    validate(&info)?;
-
-    let task = current!();
-    let charge = Charge::new(task.uid())?;
-    let fd = FileDescriptorReservation::get_unused_fd_flags(bindings::O_CLOEXEC)?;
-    let (id, name, timer) = register_lowest_free(info.resolution)?;
-    info.id = id.0;
-    info.fd = fd.reserved_fd().try_into()?;
-    let slot = id.0 as usize;
-    let user_timer = Arc::new(
-        UserTimer {
-            timer,
-            id,
-            charge,
-            triggers: Atomic::new(0),
-        },
-        GFP_KERNEL,
-    )?;
-    let file = alsa::new_file(name.as_cstr()?, user_timer.clone())?;
-
-    // On failure `file` is dropped here, and its release frees the timer and the id before this
-    // task returns to userspace.
-    writer.write(&info)?;
-    let listed = Listed {
-        timer: Some(user_timer),
-        creator_pid: task.tgid(),
-        creator_comm: alsa::current_comm(),
-        created: Instant::now(),
-    };
-    if let Some(place) = REGISTRY.lock().timers.get_mut(slot) {
-        *place = listed;
+    if info.resolution == 0 {
+        return Err(EINVAL);
     }
-    fd.fd_install(file);
+    let created = Created::new(info.resolution, None)?;
+    info.id = created.id;
+    info.fd = created.fd()?;
+    // On failure `created` is dropped here, and its file's release frees the timer and the id
+    // before this task returns to userspace.
+    writer.write(&info)?;
+    created.install();
+    Ok(0)
+}
+
+/// Checks [`IOCTL_CREATE_EXT`]'s argument: `EINVAL` for unknown flags, reserved fields that are
+/// not zero or a resolution out of [`MIN_RESOLUTION`, `MAX_RESOLUTION`]. Returns the id asked
+/// for, if any.
+fn validate_ext(req: &TimerCreate) -> Result<Option<u32>> {
+    if req.flags & !CREATE_ID != 0 || req.reserved.iter().any(|&r| r != 0) {
+        return Err(EINVAL);
+    }
+    if !(MIN_RESOLUTION..=MAX_RESOLUTION).contains(&req.resolution) {
+        return Err(EINVAL);
+    }
+    Ok((req.flags & CREATE_ID != 0).then_some(req.id))
+}
+
+/// `UTIMER_IOCTL_CREATE_EXT`: our own CREATE, strict about its input and able to take a given id.
+fn create_ext(arg: usize) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<TimerCreate>()).reader_writer();
+    let mut req: TimerCreate = reader.read()?;
+    let id = validate_ext(&req)?;
+    let created = Created::new(req.resolution, id)?;
+    req.id = created.id;
+    req.fd = created.fd()?;
+    writer.write(&req)?;
+    created.install();
     Ok(0)
 }
 
@@ -426,6 +497,7 @@ impl MiscDevice for Control {
     fn ioctl(_this: (), _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             IOCTL_CREATE => create(arg),
+            IOCTL_CREATE_EXT => create_ext(arg),
             _ => Err(ENOTTY),
         }
     }

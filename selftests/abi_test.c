@@ -37,6 +37,9 @@ _Static_assert(UTIMER_IOCTL_TRIGGER == SNDRV_TIMER_IOCTL_TRIGGER, "TRIGGER");
 _Static_assert(SNDRV_TIMER_IOCTL_CREATE == 0xC02054A5, "CREATE number");
 _Static_assert(SNDRV_TIMER_IOCTL_TRIGGER == 0x54A6, "TRIGGER number");
 _Static_assert(UTIMER_GLOBAL_DEVICE == SNDRV_TIMER_GLOBAL_UDRIVEN, "device");
+/* Ours: the numbers the module is built with (defs.rs asserts the same). */
+_Static_assert(sizeof(struct utimer_create) == 32, "CREATE_EXT size");
+_Static_assert(UTIMER_IOCTL_CREATE_EXT == 0xC02075A5, "CREATE_EXT number");
 
 #define COMPILE_TIME "and at compile time against <sound/asound.h> from " UAPI_DIR
 
@@ -107,6 +110,26 @@ static void udriven_device(void)
 			 ")\n", ours, theirs);
 }
 
+/*
+ * Our own CREATE_EXT: the same 32 bytes at the same offsets for 32- and 64-bit programs (the
+ * module has one compat_ioctl for both), and its number.
+ */
+static void create_ext_abi(void)
+{
+	struct utimer_create c;
+	unsigned long nr = UTIMER_IOCTL_CREATE_EXT;
+	int same = sizeof(c) == 32 && AT(c, resolution) == 0 && AT(c, flags) == 8 &&
+		   AT(c, id) == 12 && AT(c, fd) == 16 && AT(c, reserved) == 20 &&
+		   nr == 0xC02075A5UL && _IOC_TYPE(nr) == 'u' && _IOC_NR(nr) == 0xa5 &&
+		   _IOC_DIR(nr) == (_IOC_READ | _IOC_WRITE) && _IOC_SIZE(nr) == sizeof(c) &&
+		   UTIMER_CREATE_ID == 1;
+
+	ksft_test_result(same, "abi_create_ext_layout_and_number # " ARCH " program: size %zu, "
+			 "offsets %zu/%zu/%zu/%zu/%zu, CREATE_EXT %#lx (the module: 32, "
+			 "0/8/12/16/20, 0xc02075a5)\n", sizeof(c), AT(c, resolution), AT(c, flags),
+			 AT(c, id), AT(c, fd), AT(c, reserved), nr);
+}
+
 int main(int argc, char **argv)
 {
 	int plan_only = take_flag(&argc, argv, "--plan");
@@ -115,9 +138,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s [--plan]\n", argv[0]);
 		return 2;
 	}
-	plan_or_print(3, plan_only);
+	plan_or_print(4, plan_only);
 	uinfo_layout();
 	ioctl_numbers();
 	udriven_device();
+	create_ext_abi();
 	ksft_finished();
 }

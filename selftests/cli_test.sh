@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The `utimer` command line tool (tools/utimer), in the guest (selftests/run.sh): its three tick
-# sources, its listing, and the exit status and message of each failure a user meets.
+# sources, a timer by id, its listing, and the exit status and message of each failure a user
+# meets.
 #   selftests/cli_test.sh MODULE.ko | --plan
 # KTAP; rust_utimer must not be loaded when it starts (it loads and unloads it).  Nothing here
 # depends on how fast the guest runs: every wait polls for its condition, with a generous bound,
@@ -10,7 +11,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ktap.sh"
-ktap_plan_or_exit 15 "${1:-}"
+ktap_plan_or_exit 18 "${1:-}"
 ko=$1
 b=$here/build
 utimer=$b/utimer
@@ -124,6 +125,18 @@ triggers=$(sed -n 's/^triggers=//p' "$tmp/run")
 [ "$rc" = 0 ] && [ "${triggers:-0}" -ge 50 ] && [ "$triggers" -le $(((t1 - t0) / 2 + 1)) ]
 ktap_check $? cli_triggers_on_an_interval_until_signalled \
 	"exit $rc, triggers=$triggers, at most $(((t1 - t0) / 2 + 1)) deadlines in $((t1 - t0)) ms"
+
+# A timer by id (rust_utimer's CREATE_EXT): the id asked for; taken; not below max_timers=2.
+if start -n 10000000 --id 1; then
+	[ "$id" = 1 ]
+	ktap_check $? cli_takes_the_requested_id "$(head -1 "$tmp/run")"
+else
+	ktap_check 1 cli_takes_the_requested_id "no id: $(cat "$tmp/run")"
+fi
+expect 5 "the timer id is taken" cli_says_when_the_id_is_taken "$utimer" run -n 10000000 --id 1
+finish
+expect 2 "below max_timers" cli_says_when_the_id_is_out_of_range \
+	"$utimer" run -n 10000000 --id 2
 
 # Capacity: max_timers=2.
 start -n 10000000 && h1=$pid && start -n 10000000

@@ -15,7 +15,7 @@
 # The kernel log is read after every test program: a report in it is a "not ok" naming the
 # test; on a kernel with kmemleak, a scan at the end must find no leak.
 # REGEX (scripts/mutants): only the tests whose names match; whole programs by these words:
-# netaudio_, aloop_, stress_, i386, upstream_, lifecycle_, cli_, install_.
+# netaudio_, aloop_, parity_, stress_, i386, upstream_, lifecycle_, cli_, install_.
 # Exit status: 0 when every result passed, 1 when one failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -107,6 +107,11 @@ suite() {
 	for p in $HARNESS; do
 		harness "$1" "$p"
 	done
+	# The parity table's inputs (selftests/parity_probe.c); compared in parity_table.
+	if want parity_; then
+		step "$1" parity_probe 1 "$bin/parity_probe"
+		[ "$pass" = plan ] || cp "$tmpd/out" "$tmpd/parity.$1"
+	fi
 	# The use case end to end (examples/): network audio on a utimer, and on aloop's own clock.
 	if want netaudio_; then
 		# shellcheck disable=SC2086
@@ -121,6 +126,26 @@ suite() {
 		step "$1" aloop_test_sweep "$(plan_of "$bin/aloop_test" --sweep)" "$bin/aloop_test" --sweep
 		[ "$pass" = plan ] || rmmod snd-aloop 2>/dev/null
 	fi
+}
+
+# The parity table: on a kernel with both implementations, each input of parity_probe gave the
+# same outcome through /dev/snd/timer and /dev/utimer, in the same boot.
+parity_table() {
+	if [ -z "$upstream" ] || ! want parity_; then
+		return
+	fi
+	if [ "$pass" = plan ]; then
+		planned=$((planned + $("$bin/parity_probe" --list | wc -l)))
+		return
+	fi
+	echo "# parity table: case | upstream_c | rust_utimer"
+	"$bin/parity_probe" --list | while read -r c; do
+		a=$(sed -n "s/^# parity $c //p" "$tmpd/parity.upstream_c" 2>/dev/null)
+		b=$(sed -n "s/^# parity $c //p" "$tmpd/parity.rust_utimer" 2>/dev/null)
+		echo "# parity $c | ${a:-none} | ${b:-none}"
+		[ -n "$a" ] && [ "$a" = "$b" ]
+		check "parity_${c}_same_as_upstream_c" $? "upstream: ${a:-none}; ours: ${b:-none}"
+	done
 }
 
 # The rust_utimer part; IMPL rust_utimer.
@@ -148,6 +173,7 @@ ours() {
 	fi
 	export UTIMER_KO="$ko"
 	suite rust_utimer /dev/utimer
+	parity_table
 	# Reliability (selftests/stress_*.c), bounded here; `make stress` runs it long.  Failslab
 	# scoped to the module where the kernel has it.
 	if want stress_; then
@@ -188,7 +214,7 @@ ours() {
 		if [ -n "$upstream" ]; then
 			# Same boot: the results must be upstream's, helper by helper.
 			a=$(sed -n 's/^# upstream-selftests-result upstream_c //p' "$tmpd/upstream_c" 2>/dev/null)
-			b=$(sed -n 's/^# upstream-selftests-result rust_utimer //p' "$tmpd/out")
+			b=$(sed -n 's/^# upstream-selftests-result rust_utimer //p' "$tmpd/out" 2>/dev/null)
 			[ -n "$a" ] && [ "$a" = "$b" ]
 			check upstream_selftests_same_results_through_preload_as_upstream_c $? \
 				"upstream: ${a:-none}; ours: ${b:-none}"

@@ -6,7 +6,10 @@
  *
  * Random ioctl numbers, sizes and pointers (IOCTLS, default 1000000) on /dev/utimer and on a
  * timer fd: every result must be the documented one, and a failure changes nothing (argument,
- * fds, ids).
+ * fds, ids).  Valid pointers carry a valid argument or one with a field off: for CREATE
+ * (upstream's semantics) garbage reserved bytes and any resolution are valid, 0 is not; for
+ * CREATE_EXT unknown flags, reserved fields, resolutions out of range and ids not below
+ * max_timers are EINVAL, the id timer 0 holds EBUSY.
  *
  * It ends with the capacity check: no timer left (debugfs), and every id can be created again.
  * Output: TAP (the plan first; --plan, with the same arguments, prints only its number), and
@@ -19,6 +22,60 @@
 #include <linux/fs.h>
 
 #include "stress.h"
+
+/*
+ * A valid argument for cmd in buf, or one with a field off; returns the errno it must give
+ * (0 for a valid one).  Timer 0 is held, max_timers is 128 or more.
+ */
+static int fill_valid(uint64_t *rng, unsigned int cmd, void *buf)
+{
+	struct utimer_uinfo *u = buf;
+	struct utimer_create *c = buf;
+
+	memset(buf, 0, 32);
+	if (cmd == UTIMER_IOCTL_CREATE) {
+		u->resolution = RES_1MS;
+		switch (rnd(rng) % 4) {
+		case 0:
+			u->reserved[rnd(rng) % sizeof(u->reserved)] = 1 + rnd(rng) % 255;
+			return 0;
+		case 1:
+			u->resolution = rnd(rng) | 1;
+			return 0;
+		case 2:
+			u->resolution = 0;
+			return EINVAL;
+		default:
+			return 0;
+		}
+	}
+	c->resolution = RES_1MS;
+	switch (rnd(rng) % 8) {
+	case 0:
+		c->reserved[rnd(rng) % 3] = 1 + rnd(rng) % 0xffffffffU;
+		return EINVAL;
+	case 1:
+		c->flags = (1U << (1 + rnd(rng) % 31)) | (rnd(rng) % 2 ? UTIMER_CREATE_ID : 0);
+		return EINVAL;
+	case 2:
+		c->resolution = rnd(rng) % 2 ? rnd(rng) % UTIMER_MIN_RESOLUTION :
+			UTIMER_MAX_RESOLUTION + 1 + rnd(rng) % 1000;
+		return EINVAL;
+	case 3:
+		c->flags = UTIMER_CREATE_ID;
+		c->id = 4096 + rnd(rng) % 0x10000;
+		return EINVAL;
+	case 4:
+		c->flags = UTIMER_CREATE_ID;
+		return EBUSY;
+	case 5:
+		c->flags = UTIMER_CREATE_ID;
+		c->id = 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
 
 /* Handled by the VFS before the driver (fs/ioctl.c, do_vfs_ioctl()): not ours to answer. */
 static const unsigned int vfs_ioctls[] = {
@@ -47,11 +104,12 @@ static unsigned int random_cmd(uint64_t *rng)
 
 	switch (rnd(rng) % 8) {
 	case 0:
-		return UTIMER_IOCTL_CREATE;
+		return rnd(rng) % 2 ? UTIMER_IOCTL_CREATE : UTIMER_IOCTL_CREATE_EXT;
 	case 1:
 		return UTIMER_IOCTL_TRIGGER;
 	case 2:	/* ours with another direction or size */
-		return _IOC(dir, 'T', 0xa5 + rnd(rng) % 2, rnd(rng) % 2 ? size : sizeof(struct utimer_uinfo));
+		return _IOC(dir, rnd(rng) % 2 ? 'T' : 'u', 0xa5 + rnd(rng) % 2,
+			    rnd(rng) % 2 ? size : sizeof(struct utimer_uinfo));
 	case 3:	/* near ours: the /dev/snd/timer range */
 		return _IOC(dir, 'T', rnd(rng) % 0xb0, rnd(rng) % 2 ? size : rnd(rng) % 128);
 	case 4:
@@ -72,6 +130,7 @@ static void mode_fuzz(unsigned long n, uint64_t seed)
 	unsigned long by_ptr[NPTR] = { 0 }, created = 0, vfs_skipped = 0, enotty = 0, efault = 0;
 	unsigned long einval = 0, bad_results = 0, changed = 0;
 	struct utimer_uinfo good = { .resolution = RES_1MS }, snap;
+	unsigned long ebusy = 0;
 	uint64_t rng = seed;
 	unsigned int tid = 0, next_fd;
 	int tfd, fds_before;
@@ -97,7 +156,7 @@ static void mode_fuzz(unsigned long n, uint64_t seed)
 
 	for (unsigned long i = 0; i < n; i++) {
 		unsigned int cmd = random_cmd(&rng);
-		int on_timer = rnd(&rng) % 2, fd = on_timer ? tfd : ctl, valid_content = 0, want, r, e;
+		int on_timer = rnd(&rng) % 2, fd = on_timer ? tfd : ctl, valid_want = 0, want, r, e;
 		enum ptr_kind pk = rnd(&rng) % NPTR;
 		size_t arglen = sizeof(struct utimer_uinfo);
 		unsigned long arg;
@@ -108,21 +167,8 @@ static void mode_fuzz(unsigned long n, uint64_t seed)
 		}
 		switch (pk) {
 		case P_VALID:
-			/* Valid, or one field off: reserved bytes, resolution out of range. */
-			good.resolution = RES_1MS;
-			memcpy(rw, &good, sizeof(good));
-			switch (rnd(&rng) % 4) {
-			case 0:
-				((struct utimer_uinfo *)rw)->reserved[rnd(&rng) % sizeof(good.reserved)] =
-					1 + rnd(&rng) % 255;
-				break;
-			case 1:
-				((struct utimer_uinfo *)rw)->resolution = rnd(&rng) % 2 ? rnd(&rng) % UTIMER_MIN_RESOLUTION :
-					UTIMER_MAX_RESOLUTION + 1 + rnd(&rng) % 1000;
-				break;
-			default:
-				valid_content = 1;
-			}
+			/* Valid, or one field off (fill_valid). */
+			valid_want = fill_valid(&rng, cmd, rw);
 			arg = (unsigned long)rw;
 			break;
 		case P_NULL:
@@ -132,8 +178,8 @@ static void mode_fuzz(unsigned long n, uint64_t seed)
 			arg = (unsigned long)gone + rnd(&rng) % page;
 			break;
 		case P_READONLY:
+			/* Valid for both CREATEs: only the copy back fails. */
 			arg = (unsigned long)ro;
-			valid_content = 1;
 			break;
 		case P_KERNEL:
 			arg = 0xffffffff81000000UL + rnd(&rng) % (1UL << 24);
@@ -155,13 +201,13 @@ static void mode_fuzz(unsigned long n, uint64_t seed)
 		/* What the documentation says it must be. */
 		if (on_timer)
 			want = cmd == UTIMER_IOCTL_TRIGGER ? 0 : ENOTTY;
-		else if (cmd != UTIMER_IOCTL_CREATE)
+		else if (cmd != UTIMER_IOCTL_CREATE && cmd != UTIMER_IOCTL_CREATE_EXT)
 			want = ENOTTY;
 		else if (pk == P_VALID)
-			want = valid_content ? 0 : EINVAL;
+			want = valid_want;
 		else
 			want = EFAULT;	/* unreadable, or (read-only) not writable back */
-		if (pk == P_RANDOM && want == EFAULT && e == EINVAL)
+		if (pk == P_RANDOM && want == EFAULT && (e == EINVAL || e == EBUSY))
 			want = e;	/* a random address that happens to be mapped */
 		if (e != want || (r < 0) != (want != 0)) {
 			if (bad_results++ < 10)
@@ -172,14 +218,20 @@ static void mode_fuzz(unsigned long n, uint64_t seed)
 		enotty += e == ENOTTY;
 		efault += e == EFAULT;
 		einval += e == EINVAL;
-		if (!on_timer && cmd == UTIMER_IOCTL_CREATE && r == 0) {
-			struct utimer_uinfo *u = (struct utimer_uinfo *)(pk == P_VALID ? rw : (char *)arg);
+		ebusy += e == EBUSY;
+		if (!on_timer && (cmd == UTIMER_IOCTL_CREATE || cmd == UTIMER_IOCTL_CREATE_EXT) &&
+		    r == 0) {
+			char *out = pk == P_VALID ? rw : (char *)arg;
+			unsigned int id = ((struct utimer_uinfo *)out)->id;
+			int nfd = cmd == UTIMER_IOCTL_CREATE ? ((struct utimer_uinfo *)out)->fd :
+				  ((struct utimer_create *)out)->fd;
 
-			/* Lowest free id: 1 (timer 0 is held), unless one was lost. */
-			if (u->id != 1 || (unsigned int)u->fd != next_fd)
+			/* Lowest free id (or the one asked for): 1, as timer 0 is held. */
+			if (id != 1 || (unsigned int)nfd != next_fd)
 				if (bad_results++ < 10)
-					diag("CREATE gave id %u fd %d, want id 1 fd %u", u->id, u->fd, next_fd);
-			close(u->fd);
+					diag("CREATE %#x gave id %u fd %d, want id 1 fd %u", cmd, id, nfd,
+					     next_fd);
+			close(nfd);
 			created++;
 		} else if (r < 0 && pk == P_VALID && memcmp(&snap, rw, sizeof(snap))) {
 			if (changed++ < 10)
@@ -203,6 +255,7 @@ static void mode_fuzz(unsigned long n, uint64_t seed)
 	report("ioctls_enotty", enotty);
 	report("ioctls_efault", efault);
 	report("ioctls_einval", einval);
+	report("ioctls_ebusy", ebusy);
 	report("ioctls_unexpected_result", bad_results);
 	report("ioctls_failed_but_changed_the_argument", changed);
 	ksft_test_result(bad_results == 0, "random_ioctls_give_only_documented_results\n");

@@ -2,10 +2,11 @@
 /*
  * rust_utimer: userspace-driven ALSA timers on kernels without CONFIG_SND_UTIMER.
  *
- * The ABI is upstream's (include/uapi/sound/asound.h, Linux 6.12+), byte for byte: a program
- * written for upstream works unchanged by opening UTIMER_DEVICE instead of /dev/snd/timer.
- * The names below carry a UTIMER_ prefix so this header can be included beside <sound/asound.h>
- * of any age; the values are the same (checked by selftests/abi_test.c).
+ * CREATE and TRIGGER are upstream's (include/uapi/sound/asound.h, Linux 6.12+), byte for byte
+ * and input for input: a program written for upstream works unchanged by opening UTIMER_DEVICE
+ * instead of /dev/snd/timer.  The names carry a UTIMER_ prefix so this header can be included
+ * beside <sound/asound.h> of any age; the values are the same (checked by selftests/abi_test.c).
+ * What upstream lacks is in an ioctl of our own, UTIMER_IOCTL_CREATE_EXT.
  */
 #ifndef _UAPI_RUST_UTIMER_H
 #define _UAPI_RUST_UTIMER_H
@@ -18,32 +19,62 @@
 
 /* struct snd_timer_uinfo */
 struct utimer_uinfo {
-	__u64 resolution;	/* in: nanoseconds per tick, UTIMER_MIN_RESOLUTION..UTIMER_MAX_RESOLUTION */
+	__u64 resolution;	/* in: nanoseconds per tick, not 0 */
 	int fd;			/* out: the timer's file descriptor (O_CLOEXEC); close it to destroy */
 	unsigned int id;	/* out: subdevice of (SNDRV_TIMER_CLASS_GLOBAL, UTIMER_GLOBAL_DEVICE) */
-	unsigned char reserved[16];	/* in: zero (rust_utimer refuses anything else: EINVAL) */
+	unsigned char reserved[16];	/* ignored, as upstream does */
 };
 
 /*
- * The resolutions rust_utimer accepts (upstream takes any non-zero value).  Below 100 us the ALSA
- * core refuses to start a one-tick instance (snd_timer_start), as snd-aloop's is; above
- * UINT32_MAX ns the value does not fit the 32-bit resolution fields consumers see
- * (struct snd_timer_read, snd-aloop's runtime->timer_resolution).
- */
-#define UTIMER_MIN_RESOLUTION	100000ULL
-#define UTIMER_MAX_RESOLUTION	4294967295ULL
-
-/*
- * SNDRV_TIMER_IOCTL_CREATE, on UTIMER_DEVICE.  Errors: EINVAL (resolution out of range, reserved
- * not zero), EFAULT (argument not readable or writable; nothing is left behind), ENOSPC (all
- * max_timers ids taken), EDQUOT (the caller's real uid holds max_user_timers timers and the
- * caller lacks CAP_SYS_RESOURCE), EMFILE/ENFILE, ENOMEM.
+ * SNDRV_TIMER_IOCTL_CREATE, on UTIMER_DEVICE: upstream's, with upstream's semantics on every
+ * input (any non-zero resolution, reserved ignored; the lowest free id).  Errors: EINVAL
+ * (resolution 0), EFAULT (argument not readable or writable; unlike upstream, nothing is left
+ * behind), ENOSPC (all max_timers ids taken), EDQUOT (the caller's real uid holds
+ * max_user_timers timers and the caller lacks CAP_SYS_RESOURCE), EMFILE/ENFILE, ENOMEM.
  */
 #define UTIMER_IOCTL_CREATE	_IOWR('T', 0xa5, struct utimer_uinfo)
 /* SNDRV_TIMER_IOCTL_TRIGGER, on the timer's fd: one tick */
 #define UTIMER_IOCTL_TRIGGER	_IO('T', 0xa6)
 /* SNDRV_TIMER_GLOBAL_UDRIVEN: the global timer device our timers are (subdevice = id) */
 #define UTIMER_GLOBAL_DEVICE	4
+
+/*
+ * rust_utimer's own CREATE, on UTIMER_DEVICE only: checks what upstream's ignores, and can ask
+ * for a given id, so that a configuration written in advance (snd-aloop's
+ * timer_source=-1.4.<id> in modprobe.d) names the application's timer whatever else runs.
+ *
+ * The struct grows without a new ioctl: flags and reserved must be 0 today (EINVAL otherwise),
+ * and a later version gives reserved fields a meaning under a new flag.  Its layout is the same
+ * for 32- and 64-bit tasks (no pointer, no padding).
+ */
+struct utimer_create {
+	__u64 resolution;	/* in: ns per tick, UTIMER_MIN_RESOLUTION..UTIMER_MAX_RESOLUTION */
+	__u32 flags;		/* in: UTIMER_CREATE_ID or 0 */
+	__u32 id;		/* in: the id wanted, with UTIMER_CREATE_ID; out: the timer's id */
+	__s32 fd;		/* out: the timer's file descriptor (O_CLOEXEC) */
+	__u32 reserved[3];	/* in: 0 */
+};
+
+/* utimer_create.flags: the timer gets utimer_create.id or CREATE fails (EBUSY when taken). */
+#define UTIMER_CREATE_ID	(1U << 0)
+
+/*
+ * The resolutions UTIMER_IOCTL_CREATE_EXT accepts: those every consumer can run at one tick per
+ * TRIGGER.  Below 100 us the ALSA core refuses to start a one-tick instance (snd_timer_start),
+ * as snd-aloop's is; above UINT32_MAX ns the value does not fit the 32-bit resolution fields
+ * consumers see (struct snd_timer_read, snd-aloop's runtime->timer_resolution).
+ */
+#define UTIMER_MIN_RESOLUTION	100000ULL
+#define UTIMER_MAX_RESOLUTION	4294967295ULL
+
+/*
+ * UTIMER_IOCTL_CREATE_EXT, on UTIMER_DEVICE: a timer, whose id and fd are written back as
+ * UTIMER_IOCTL_CREATE does.  Errors: EINVAL (flags or reserved not 0, resolution out of range,
+ * with UTIMER_CREATE_ID an id not below max_timers), EBUSY (with UTIMER_CREATE_ID: the id is
+ * taken, by a timer of ours or of the kernel's own CONFIG_SND_UTIMER), and those of
+ * UTIMER_IOCTL_CREATE.
+ */
+#define UTIMER_IOCTL_CREATE_EXT	_IOWR('u', 0xa5, struct utimer_create)
 
 /*
  * The resolution, in ns, that snd-aloop requires of a timer driving a PCM at @rate Hz with

@@ -2,23 +2,27 @@
 /*
  * utimer: userspace-driven ALSA timers from the shell.
  *
- *   utimer run (-n NS | -r RATE -p FRAMES) [-i US | -u PORT] [-D DEVICE]
+ *   utimer run (-n NS | -r RATE -p FRAMES) [--id ID] [-i US | -u PORT] [-D DEVICE]
  *   utimer list
  *
- * `run` creates a timer, prints "id=N resolution=NS source=-1.4.N" on stdout and triggers it
+ * `run` creates a timer (timer ID with --id, else the lowest free one; rust_utimer's
+ * UTIMER_IOCTL_CREATE_EXT, or upstream's CREATE on a DEVICE without it), prints
+ * "id=N resolution=NS source=-1.4.N" on stdout and triggers it
  * once for each line read from stdin (the default), every US microseconds (-i), or for each
  * datagram received on UDP PORT (-u); it ends on end of input, SIGINT or SIGTERM, prints
  * "triggers=N" and destroys the timer.  -r/-p give the resolution snd-aloop needs for RATE Hz
  * and FRAMES frames per period, exactly as the kernel computes it (utimer_resolution()).
  * `list` prints the live timers (debugfs: root only).
  *
- * Exit status: 0 done, 1 other failure, 2 usage, 3 rust_utimer not loaded, 4 permission
- * denied, 5 no timer free (max_timers, or the user's max_user_timers).
+ * Exit status: 0 done, 1 other failure, 2 usage (a resolution out of range, an ID not below
+ * max_timers), 3 rust_utimer not loaded, 4 permission denied, 5 no timer free (max_timers, the
+ * user's max_user_timers, or timer ID is taken).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +47,8 @@ static void on_signal(int sig)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: utimer run (-n NS | -r RATE -p FRAMES) [-i US | -u PORT] [-D DEVICE]\n"
+	fprintf(stderr, "usage: utimer run (-n NS | -r RATE -p FRAMES) [--id ID] [-i US | -u PORT] "
+			"[-D DEVICE]\n"
 			"       utimer list\n");
 	return USAGE;
 }
@@ -71,9 +76,14 @@ static int explain(const char *what, int err)
 		fprintf(stderr, "utimer: %s: %s: you hold max_user_timers timers already "
 			"(/sys/module/rust_utimer/parameters/max_user_timers)\n", what, strerror(err));
 		return NO_TIMER_FREE;
+	case EBUSY:
+		fprintf(stderr, "utimer: %s: %s: the timer id is taken (utimer list shows the live "
+			"timers)\n", what, strerror(err));
+		return NO_TIMER_FREE;
 	case EINVAL:
-		fprintf(stderr, "utimer: %s: %s: the resolution must be %llu to %llu ns\n", what,
-			strerror(err), UTIMER_MIN_RESOLUTION, UTIMER_MAX_RESOLUTION);
+		/* The resolution is checked before CREATE_EXT: what is left is the id. */
+		fprintf(stderr, "utimer: %s: %s: the id must be below max_timers "
+			"(/sys/module/rust_utimer/parameters/max_timers)\n", what, strerror(err));
 		return USAGE;
 	default:
 		fprintf(stderr, "utimer: %s: %s\n", what, strerror(err));
@@ -122,19 +132,58 @@ static int next_event(int udp, unsigned long interval_us, struct timespec *due)
 	return 0;
 }
 
+/*
+ * CREATE_EXT, with the id if `want_id`; on a device without it (upstream's /dev/snd/timer),
+ * upstream's CREATE when no id is asked for.  0 or an exit status, the message printed.
+ */
+static int create_timer(int ctl, __u64 resolution, int want_id, unsigned int id,
+			const char *dev, struct utimer_create *c)
+{
+	struct utimer_uinfo u = { .resolution = resolution };
+
+	*c = (struct utimer_create){ .resolution = resolution,
+				     .flags = want_id ? UTIMER_CREATE_ID : 0, .id = id };
+	if (!ioctl(ctl, UTIMER_IOCTL_CREATE_EXT, c))
+		return OK;
+	if (errno != ENOTTY)
+		return explain("create", errno);
+	if (want_id) {
+		fprintf(stderr, "utimer: %s has no UTIMER_IOCTL_CREATE_EXT: --id needs rust_utimer's "
+			"%s\n", dev, UTIMER_DEVICE);
+		return FAILED;
+	}
+	if (ioctl(ctl, UTIMER_IOCTL_CREATE, &u) < 0)
+		return explain("create", errno);
+	c->id = u.id;
+	c->fd = u.fd;
+	return OK;
+}
+
 static int run(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "id", required_argument, NULL, 'I' },
+		{ 0 }
+	};
 	unsigned long long ns = 0, rate = 0, frames = 0;
 	unsigned long interval_us = 0;
 	const char *dev = UTIMER_DEVICE;
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct utimer_uinfo u = { 0 };
-	unsigned long long triggers = 0;
+	struct utimer_create u = { 0 };
+	unsigned long long triggers = 0, id = 0;
 	struct timespec due;
-	int opt, port = -1, udp = -1, fd, status = OK;
+	int opt, port = -1, udp = -1, fd, status = OK, want_id = 0;
+	char *end;
 
-	while ((opt = getopt(argc, argv, "n:r:p:i:u:D:")) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:r:p:i:u:D:", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'I':
+			errno = 0;
+			id = strtoull(optarg, &end, 0);
+			if (errno || *end || !*optarg || id > 0xffffffffULL)
+				return usage();
+			want_id = 1;
+			break;
 		case 'n': ns = strtoull(optarg, NULL, 0); break;
 		case 'r': rate = strtoull(optarg, NULL, 0); break;
 		case 'p': frames = strtoull(optarg, NULL, 0); break;
@@ -150,6 +199,12 @@ static int run(int argc, char **argv)
 		return usage();
 	if (ns)
 		u.resolution = ns;
+	if (u.resolution < UTIMER_MIN_RESOLUTION || u.resolution > UTIMER_MAX_RESOLUTION) {
+		fprintf(stderr, "utimer: resolution %llu ns: it must be %llu to %llu ns (one tick "
+			"per TRIGGER for every consumer)\n", (unsigned long long)u.resolution,
+			UTIMER_MIN_RESOLUTION, UTIMER_MAX_RESOLUTION);
+		return USAGE;
+	}
 	if (port >= 0) {
 		struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port) };
 
@@ -162,9 +217,10 @@ static int run(int argc, char **argv)
 	fd = open(dev, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return explain(dev, errno);
-	if (ioctl(fd, UTIMER_IOCTL_CREATE, &u) < 0)
-		return explain("create", errno);
+	status = create_timer(fd, u.resolution, want_id, (unsigned int)id, dev, &u);
 	close(fd);
+	if (status != OK)
+		return status;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	printf("id=%u resolution=%llu source=-1.%d.%u\n", u.id, (unsigned long long)u.resolution,

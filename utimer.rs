@@ -265,7 +265,7 @@ impl FileOps for UserTimer {
     fn ioctl(&self, cmd: u32, _arg: usize) -> Result<isize> {
         match cmd {
             IOCTL_TRIGGER => {
-                self.triggers.fetch_add(1, Relaxed);
+                self.triggers.add(1, Relaxed);
                 self.timer.interrupt();
                 Ok(0)
             }

@@ -441,6 +441,22 @@ static unsigned int max_timers(void)
 	return n;
 }
 
+/* A CREATE_EXT argument: the rest zeroed. */
+static struct utimer_create ext_req(__u64 resolution, __u32 flags, __u32 id)
+{
+	return (struct utimer_create){ .resolution = resolution, .flags = flags, .id = id };
+}
+
+/* Nothing was taken: CREATE_EXT without an id gets `want` (and the timer is closed again). */
+static void expect_next_ext_id(struct __test_metadata *_metadata, int ctl, unsigned int want)
+{
+	struct utimer_create c;
+
+	ASSERT_EQ(0, create_ext(ctl, RES_10MS, 0, 0, &c));
+	EXPECT_EQ(want, c.id);
+	close(c.fd);
+}
+
 /* A refused CREATE_EXT: -1 and `err`, the struct unchanged, no fd left. */
 static void expect_ext_refused(struct __test_metadata *_metadata, int ctl,
 			       struct utimer_create *c, int err, const char *what)
@@ -504,18 +520,13 @@ TEST(create_ext_requested_id_taken_is_ebusy)
 	ASSERT_LE(0, ctl);
 	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
 	ASSERT_EQ(0, create_ext(ctl, RES_10MS, UTIMER_CREATE_ID, 3, &c));
-	memset(&again, 0, sizeof(again));
-	again.resolution = RES_10MS;
-	again.flags = UTIMER_CREATE_ID;
-	again.id = 0;
+	again = ext_req(RES_10MS, UTIMER_CREATE_ID, 0);
 	expect_ext_refused(_metadata, ctl, &again, EBUSY, "id 0, held by CREATE");
 	again.id = 3;
 	expect_ext_refused(_metadata, ctl, &again, EBUSY, "id 3, held by CREATE_EXT");
 	/* Nothing was taken by the refusals: the lowest free id is still 1. */
 	close(c.fd);
-	ASSERT_EQ(0, create_ext(ctl, RES_10MS, 0, 0, &c));
-	EXPECT_EQ(1u, c.id);
-	close(c.fd);
+	expect_next_ext_id(_metadata, ctl, 1);
 	close(u.fd);
 	close(ctl);
 }
@@ -532,16 +543,12 @@ TEST(create_ext_requested_id_out_of_range_is_einval)
 		SKIP(return, "rust_utimer's own ioctl");
 	ASSERT_LE(0, ctl);
 	for (i = 0; i < sizeof(bad_above_max) / sizeof(bad_above_max[0]); i++) {
-		memset(&c, 0, sizeof(c));
-		c.resolution = RES_10MS;
-		c.flags = UTIMER_CREATE_ID;
-		c.id = bad_above_max[i] < 4096 ? max + bad_above_max[i] : bad_above_max[i];
+		c = ext_req(RES_10MS, UTIMER_CREATE_ID, bad_above_max[i] < 4096 ?
+			    max + bad_above_max[i] : bad_above_max[i]);
 		snprintf(what, sizeof(what), "id %u (max_timers %u)", c.id, max);
 		expect_ext_refused(_metadata, ctl, &c, EINVAL, what);
 	}
-	ASSERT_EQ(0, create_ext(ctl, RES_10MS, 0, 0, &c));
-	EXPECT_EQ(0u, c.id);
-	close(c.fd);
+	expect_next_ext_id(_metadata, ctl, 0);
 	close(ctl);
 }
 
@@ -554,26 +561,19 @@ TEST(create_ext_refuses_unknown_flags_and_reserved)
 	if (upstream())
 		SKIP(return, "rust_utimer's own ioctl");
 	ASSERT_LE(0, ctl);
-	for (i = 1; i < 32; i += 5) {
-		memset(&c, 0, sizeof(c));
-		c.resolution = RES_10MS;
-		c.flags = 1U << i;
-		snprintf(what, sizeof(what), "flags %#x", c.flags);
-		expect_ext_refused(_metadata, ctl, &c, EINVAL, what);
-		c.flags |= UTIMER_CREATE_ID;
+	for (i = 1; i < 64; i += 5) {
+		/* Each unknown bit, alone and beside UTIMER_CREATE_ID. */
+		c = ext_req(RES_10MS, (1U << (i % 32)) | (i >= 32 ? UTIMER_CREATE_ID : 0), 0);
 		snprintf(what, sizeof(what), "flags %#x", c.flags);
 		expect_ext_refused(_metadata, ctl, &c, EINVAL, what);
 	}
 	for (i = 0; i < 3; i++) {
-		memset(&c, 0, sizeof(c));
-		c.resolution = RES_10MS;
+		c = ext_req(RES_10MS, 0, 0);
 		c.reserved[i] = 0x80000000U >> i;
 		snprintf(what, sizeof(what), "reserved[%d]", i);
 		expect_ext_refused(_metadata, ctl, &c, EINVAL, what);
 	}
-	ASSERT_EQ(0, create_ext(ctl, RES_10MS, 0, 0, &c));
-	EXPECT_EQ(0u, c.id);
-	close(c.fd);
+	expect_next_ext_id(_metadata, ctl, 0);
 	close(ctl);
 }
 
@@ -595,8 +595,7 @@ TEST(create_ext_refuses_resolution_out_of_range)
 		SKIP(return, "rust_utimer's own ioctl");
 	ASSERT_LE(0, ctl);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		memset(&c, 0, sizeof(c));
-		c.resolution = bad[i];
+		c = ext_req(bad[i], 0, 0);
 		snprintf(what, sizeof(what), "resolution %llu", (unsigned long long)bad[i]);
 		expect_ext_refused(_metadata, ctl, &c, EINVAL, what);
 	}

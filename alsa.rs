@@ -198,12 +198,10 @@ impl Timer {
 impl Drop for Timer {
     fn drop(&mut self) {
         // SAFETY: By the type invariants the timer is registered and this is the only place that
-        // frees it; no `&self` call runs (we own `self`). `snd_timer_global_free()` unregisters it
-        // (no instance can open it after), force-closes the instances still open and puts the
-        // core's reference. The memory goes with the last reference: a `/dev/snd/timer` ioctl
-        // running meanwhile may hold one from `snd_timeri_timer_get()` for its duration, and it
-        // only reads fields (we set neither `hw.c_resolution` nor `private_free`), so nothing
-        // calls into this module after this returns.
+        // frees it, with no `&self` call running. `snd_timer_global_free()` unregisters it,
+        // force-closes its instances and puts the core's reference; a `/dev/snd/timer` ioctl may
+        // hold another (`snd_timeri_timer_get()`) until it returns, and only reads fields (we set
+        // neither `hw.c_resolution` nor `private_free`): nothing calls into this module after.
         unsafe { sound::snd_timer_global_free(self.ptr.as_ptr()) };
     }
 }

@@ -417,13 +417,16 @@ TEST(lseek_on_the_timer_fd_returns_0)
 
 /* ------------------------------------------------------------------ UTIMER_IOCTL_CREATE_EXT */
 
+/* A CREATE_EXT argument: the rest zeroed. */
+static struct utimer_create ext_req(__u64 resolution, __u32 flags, __u32 id)
+{
+	return (struct utimer_create){ .resolution = resolution, .flags = flags, .id = id };
+}
+
 /* CREATE_EXT with `flags` and `id`: 0 (c->fd and c->id set) or -errno. */
 static int create_ext(int ctl, __u64 resolution, __u32 flags, __u32 id, struct utimer_create *c)
 {
-	memset(c, 0, sizeof(*c));
-	c->resolution = resolution;
-	c->flags = flags;
-	c->id = id;
+	*c = ext_req(resolution, flags, id);
 	return ioctl(ctl, UTIMER_IOCTL_CREATE_EXT, c) < 0 ? -errno : 0;
 }
 
@@ -439,12 +442,6 @@ static unsigned int max_timers(void)
 		fclose(f);
 	}
 	return n;
-}
-
-/* A CREATE_EXT argument: the rest zeroed. */
-static struct utimer_create ext_req(__u64 resolution, __u32 flags, __u32 id)
-{
-	return (struct utimer_create){ .resolution = resolution, .flags = flags, .id = id };
 }
 
 /* Nothing was taken: CREATE_EXT without an id gets `want` (and the timer is closed again). */

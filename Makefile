@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Out-of-tree build of rust_utimer:  make [KDIR=/path/to/kernel/build]
+# Out-of-tree build of rust_utimer:  make [KDIR=/path/to/kernel/build] [MO=output directory]
 # Install (as root): make install [DESTDIR=...] [PREFIX=/usr/local]: the module (updates/,
 # depmod), the udev rule, the utimer tool.  DKMS: dkms.conf.
 # Project commands (provision a Debian trixie toolchain root, boot the stock kernel in QEMU):
@@ -12,14 +12,13 @@
 #                aloop's own clocks, with its figures
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
+# MO=DIR: the objects and the module in DIR instead of beside the sources.
+kbuild = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(MO),MO=$(abspath $(MO)))
 
 all: modules
 
-modules clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $@
-
-modules_install:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $@
+modules clean modules_install:
+	$(kbuild) $@
 
 # The module (in /lib/modules/<version>/updates, then depmod: kbuild skips it where the
 # headers have no System.map, as Debian's), the udev rule that gives the audio group
@@ -27,7 +26,7 @@ modules_install:
 PREFIX ?= /usr/local
 UDEVDIR ?= /etc/udev/rules.d
 install:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates \
+	$(kbuild) INSTALL_MOD_DIR=updates \
 		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR) DEPMOD=true) modules_install
 	$(if $(DESTDIR),,depmod -a $(shell cat $(KDIR)/include/config/kernel.release))
 	install -D -m 0644 udev/60-rust-utimer.rules $(DESTDIR)$(UDEVDIR)/60-rust-utimer.rules

@@ -24,7 +24,6 @@ use kernel::{
         to_result, //
     },
     fs::File,
-    module::this_module,
     prelude::*,
     seq_file::SeqFile,
     sync::{
@@ -34,6 +33,8 @@ use kernel::{
     task::Task,
     types::ForeignOwnable, //
 };
+
+use crate::compat;
 
 /// Bindings for `include/sound/` and `anon_inode_getfile()`, generated at build time (see `Kbuild`).
 ///
@@ -54,7 +55,7 @@ mod sound {
     use kernel::bindings::*;
     use kernel::ffi;
 
-    include!("bindings_generated.rs");
+    include!(env!("UTIMER_BINDINGS"));
 }
 
 /// The size of `struct snd_timer_uinfo` in the kernel's own header.
@@ -139,7 +140,7 @@ impl Timer {
         // SAFETY: `snd_timer_new()` succeeded, so `timer` is a valid, initialised timer that is not
         // registered yet: nobody else can see it.
         unsafe {
-            (*timer.as_ptr()).module = this_module::<crate::LocalModule>().as_ptr();
+            (*timer.as_ptr()).module = compat::this_module().as_ptr();
             (*timer.as_ptr()).hw = hw;
         }
 
@@ -321,7 +322,7 @@ impl<T: FileOps> FileVTable<T> {
     }
 
     const VTABLE: bindings::file_operations = bindings::file_operations {
-        owner: this_module::<crate::LocalModule>().as_ptr(),
+        owner: compat::this_module().as_ptr(),
         // As upstream's timer fd: lseek() succeeds and does nothing.
         llseek: Some(bindings::noop_llseek),
         release: Some(Self::release),

@@ -26,6 +26,7 @@ use kernel::{
 };
 
 mod alsa;
+mod compat;
 mod defs;
 mod ids;
 mod utimer;
@@ -61,8 +62,8 @@ struct RustUtimerModule {
 
 impl kernel::InPlaceModule for RustUtimerModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        let max_timers = module_parameters::max_timers.value();
-        let max_user_timers = module_parameters::max_user_timers.value();
+        let max_timers: u32 = compat::param(module_parameters::max_timers.value());
+        let max_user_timers: u32 = compat::param(module_parameters::max_user_timers.value());
         let debugfs = Dir::new(c"rust_utimer");
         try_pin_init!(Self {
             // Initialised first (fields are initialised in this order), dropped last.

@@ -60,6 +60,7 @@ use crate::{
         FileOps,
         Timer, //
     },
+    compat,
     defs::{
         TimerCreate,
         TimerUinfo,
@@ -177,7 +178,7 @@ impl Charge {
         match reg.users.iter_mut().find(|u| u.uid == uid) {
             Some(user) => {
                 if user.count >= max && !alsa::capable_sys_resource() {
-                    return Err(EDQUOT);
+                    return Err(compat::edquot());
                 }
                 user.count += 1;
             }
@@ -383,7 +384,8 @@ impl Created {
             file,
             listed: Listed {
                 timer: Some(user_timer),
-                creator_pid: task.tgid(),
+                // The thread group's id, `tgid` (as `CurrentTask::tgid()` of 7.3 on).
+                creator_pid: task.group_leader().pid(),
                 creator_comm: alsa::current_comm(),
                 created: Instant::now(),
             },

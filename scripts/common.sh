@@ -1,35 +1,61 @@
 # shellcheck shell=bash
 # Sourced by the scripts under scripts/: the pins (every cache is keyed by them) and helpers.
 
-# The Debian kernel we build for and boot (trixie-backports).
-KVER=${KVER:-7.3.4+deb13-amd64}
-KPKGVER=${KPKGVER:-7.3.4-1~bpo13+1}
-KSRC_PKG=${KSRC_PKG:-linux-source-7.3}
+# The repo.
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# Debian's PREEMPT_RT flavour of the same build (the pro-audio kernel): same source, same
-# toolchain, its own .config (so its own Rust metadata and crate hashes).
-RT_KVER=${RT_KVER:-${KVER%-amd64}-rt-amd64}
-RT_KDIR_IN_ROOT=/usr/src/linux-headers-$RT_KVER
-RT_MOD_IN_ROOT=/build/mod-rt
+log() { printf '\033[1m[rust_utimer]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[rust_utimer] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
-# The toolchain that built that kernel (Debian 13 "trixie").
-SUITE=trixie
+# The supported kernels: one line each in kernels.tsv (its header says what the columns are).
+KERNELS_TSV=$TOP/kernels.tsv
+# kernel_names [full|core]: the names in the table, in its order (only those with these tests).
+kernel_names() { awk -v t="${1:-}" '!/^#/ && NF >= 6 && (t == "" || $6 == t) { print $1 }' "$KERNELS_TSV"; }
+# kernel NAME: K_NAME, K_RELEASE, K_VERSION, K_SUITE, K_ROOT (the root's name), K_TESTS of that
+# kernel; K_SERIES (7.3), K_HEADERS and K_MOD (its headers and the module's build directory, in
+# its root); and ROOT, the directory of its root, for in_root and vm-run.
+kernel() {
+	local line
+	line=$(awk -v n="$1" '!/^#/ && $1 == n' "$KERNELS_TSV")
+	[ -n "$line" ] || die "no kernel '$1' in kernels.tsv (there: $(kernel_names | tr '\n' ' '))"
+	read -r K_NAME K_RELEASE K_VERSION K_SUITE K_ROOT K_TESTS <<< "$line"
+	K_SERIES=$(echo "$K_RELEASE" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
+	K_HEADERS=/usr/src/linux-headers-$K_RELEASE
+	# The stock kernel's module is built in the repo itself (`make`, as a user does); each other
+	# kernel's in a copy of the sources (one directory cannot hold the objects of two kernels).
+	if [ "$K_NAME" = stock ]; then K_MOD=$SRC_IN_ROOT; else K_MOD=/build/mod-$K_NAME; fi
+	ROOT=$(root_dir "$K_ROOT")
+}
+
+# Bump when a root's package list or layout changes.
+ROOT_REV=2
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
-RUSTC_WANT=1.85.1
-BINDGEN_WANT=0.71.1
+CACHE=${RUST_UTIMER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_utimer}
+# The main root (Debian trixie): builds the selftests, the tools, the debug and bench kernels;
+# the userspace of every guest of a kernel of that root, and of the debug and bench kernels.
+MAIN_ROOT=trixie
+root_dir() {
+	if [ "$1" = "$MAIN_ROOT" ] && [ -n "${RUST_UTIMER_ROOT:-}" ]; then
+		echo "$RUST_UTIMER_ROOT"
+	else
+		echo "$CACHE/root-$1-r$ROOT_REV"
+	fi
+}
+# The repo, as a root sees it (bind-mounted by in_root).
+SRC_IN_ROOT=/src
+
+# The stock and rt kernels (Debian's trixie-backports build and its PREEMPT_RT flavour), which the
+# debug and bench kernels are built from, by name as the scripts have always said them.
+kernel rt
+RT_KVER=$K_RELEASE RT_KDIR_IN_ROOT=$K_HEADERS RT_MOD_IN_ROOT=$K_MOD
+kernel stock
+KVER=$K_RELEASE KPKGVER=$K_VERSION KDIR_IN_ROOT=$K_HEADERS KSRC_PKG=linux-source-$K_SERIES
+ROOT=$(root_dir "$MAIN_ROOT")
 
 # The VM runner (virtme-ng), from PyPI, in a venv of its own.
 VNG_VERSION=1.42
-
-# Bump when the package list or the root's layout changes.
-ROOT_REV=1
-
-CACHE=${RUST_UTIMER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_utimer}
-ROOT=${RUST_UTIMER_ROOT:-$CACHE/root-$SUITE-$KVER-r$ROOT_REV}
 VNG_VENV=$CACHE/venv-vng-$VNG_VERSION
-# The prepared headers tree, inside the root (as /usr/src/linux-headers-$KVER).
-KDIR_IN_ROOT=/usr/src/linux-headers-$KVER
-# The kernel source (for the selftest harness) and its installed uapi headers, inside the root.
+# The kernel source (for the selftest harness) and its installed uapi headers, in the main root.
 KSRC_IN_ROOT=/usr/src/$KSRC_PKG
 UAPI_IN_ROOT=/usr/src/$KSRC_PKG-uapi
 
@@ -57,13 +83,6 @@ custom_kernel() {
 	*) die "no kernel flavour $1 (debug or bench)" ;;
 	esac
 }
-
-log() { printf '\033[1m[rust_utimer]\033[0m %s\n' "$*" >&2; }
-die() { printf '\033[1;31m[rust_utimer] error:\033[0m %s\n' "$*" >&2; exit 1; }
-
-# The repo, as the root sees it (bind-mounted by in_root).
-TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SRC_IN_ROOT=/src
 
 # Run a command chrooted in the root, with /proc, /sys, /dev and the repo (at /src) mounted in a
 # private mount namespace, so nothing stays mounted on the host if we are interrupted.

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What differs between the kernels the module builds for (`kernels.tsv`).
+//!
+//! The kernel's Rust API changes from release to release. Each difference the driver meets is
+//! bridged here, once, behind a cfg that `Kbuild` derives from the target kernel's version
+//! (`utimer_kernel_ge_7_3`: 7.3 or later); the rest of the driver is the same on every kernel.
+
+use kernel::{
+    bindings,
+    prelude::*,
+    ThisModule, //
+};
+
+/// This module, for the `owner` fields of the structures that C keeps (usable in constants).
+#[cfg(utimer_kernel_ge_7_3)]
+pub(crate) const fn this_module() -> &'static ThisModule {
+    kernel::module::this_module::<crate::LocalModule>()
+}
+
+/// This module, for the `owner` fields of the structures that C keeps (usable in constants).
+///
+/// Before 7.3, `module!` defines it as a static of the crate's root.
+#[cfg(not(utimer_kernel_ge_7_3))]
+pub(crate) const fn this_module() -> &'static ThisModule {
+    &crate::THIS_MODULE
+}
+
+/// The value of a module parameter, from its `value()`: by value since 7.3, a reference before.
+pub(crate) fn param<T: Copy>(value: impl core::borrow::Borrow<T>) -> T {
+    *value.borrow()
+}
+
+/// `EDQUOT`, which `kernel::error::code` has only since 7.3.
+pub(crate) fn edquot() -> Error {
+    Error::from_errno(-(bindings::EDQUOT as c_int))
+}

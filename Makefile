@@ -5,7 +5,8 @@
 # depmod), the udev rule, the utimer tool.  DKMS: dkms.conf.
 # Project commands (provision a Debian trixie toolchain root, boot the stock kernel in QEMU):
 #   make demo    stream a tone through snd-aloop driven by a utimer, in a VM
-#   make check   lint, build, and run every test in a VM
+#   make check   lint, build, and run every test in a VM per kernel of kernels.tsv (and the
+#                debug kernel); KERNELS="sid exp" for some of them
 #   make stress  [DURATION=300] the long reliability run on the debug kernel, with its figures
 #   make bench   rust_utimer against upstream's C utimers on the bench kernel, ratios and goals
 #   make netaudio [DURATION=120] the network audio example (examples/) long, utimer against
@@ -37,7 +38,7 @@ demo:
 	scripts/demo
 
 check:
-	scripts/check
+	scripts/check $(if $(KERNELS),--kernels "$(KERNELS)")
 
 stress:
 	scripts/stress $(if $(DURATION),--duration $(DURATION))

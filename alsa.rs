@@ -234,6 +234,42 @@ pub(crate) fn capable_sys_resource() -> bool {
     unsafe { bindings::capable(bindings::CAP_SYS_RESOURCE as c_int) }
 }
 
+/// A reference on this module, taken with `try_module_get()`, put when dropped.
+///
+/// Before 7.3 the `file_operations` of a Rust misc device name no `owner`, so an open
+/// `/dev/utimer` does not keep the module loaded by itself: each open file holds one of these
+/// (`compat::OpenRef`). Its last instructions run after the put, as with any module that puts its
+/// own reference (no `module_put_and_*()` exists for a file's release).
+///
+/// # Invariants
+///
+/// A reference on this module was taken with `try_module_get()`; [`Drop`] puts it, once.
+#[cfg(not(utimer_kernel_ge_7_3))]
+pub(crate) struct ModuleRef(());
+
+#[cfg(not(utimer_kernel_ge_7_3))]
+impl ModuleRef {
+    /// Takes a reference on this module: `ENODEV` when it is being unloaded.
+    pub(crate) fn get() -> Result<Self> {
+        // SAFETY: `this_module()` is this module (NULL when built in, which `try_module_get()`
+        // accepts), live while its code runs.
+        if unsafe { sound::try_module_get(compat::this_module().as_ptr()) } {
+            // INVARIANT: The reference was taken.
+            Ok(Self(()))
+        } else {
+            Err(ENODEV)
+        }
+    }
+}
+
+#[cfg(not(utimer_kernel_ge_7_3))]
+impl Drop for ModuleRef {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants a reference was taken, and this is the one put of it.
+        unsafe { sound::module_put(compat::this_module().as_ptr()) };
+    }
+}
+
 /// The operations of a file made by [`new_file`], implemented by the data it refers to.
 pub(crate) trait FileOps: Sized + Send + Sync + 'static {
     /// Handles `ioctl(2)`, for native and 32-bit tasks alike.

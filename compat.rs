@@ -12,6 +12,9 @@ use kernel::{
     ThisModule, //
 };
 
+#[cfg(not(utimer_kernel_ge_7_3))]
+use crate::alsa::ModuleRef;
+
 /// This module, for the `owner` fields of the structures that C keeps (usable in constants).
 #[cfg(utimer_kernel_ge_7_3)]
 pub(crate) const fn this_module() -> &'static ThisModule {
@@ -24,6 +27,32 @@ pub(crate) const fn this_module() -> &'static ThisModule {
 #[cfg(not(utimer_kernel_ge_7_3))]
 pub(crate) const fn this_module() -> &'static ThisModule {
     &crate::THIS_MODULE
+}
+
+/// What an open `/dev/utimer` holds (`MiscDevice::Ptr` of `utimer::Control`).
+///
+/// Since 7.3 the misc device's `file_operations` name this module as their `owner`: the VFS keeps
+/// it loaded while the file is open.
+#[cfg(utimer_kernel_ge_7_3)]
+pub(crate) type OpenRef = ();
+
+/// What an open `/dev/utimer` holds (`MiscDevice::Ptr` of `utimer::Control`).
+///
+/// Before 7.3 the misc device's `file_operations` have no `owner`: the file holds a reference on
+/// the module of its own, so that `rmmod` fails while it is open.
+#[cfg(not(utimer_kernel_ge_7_3))]
+pub(crate) type OpenRef = KBox<ModuleRef>;
+
+/// Takes what an open `/dev/utimer` holds ([`OpenRef`]).
+#[cfg(utimer_kernel_ge_7_3)]
+pub(crate) fn open_ref() -> Result<OpenRef> {
+    Ok(())
+}
+
+/// Takes what an open `/dev/utimer` holds ([`OpenRef`]).
+#[cfg(not(utimer_kernel_ge_7_3))]
+pub(crate) fn open_ref() -> Result<OpenRef> {
+    Ok(KBox::new(ModuleRef::get()?, GFP_KERNEL)?)
 }
 
 /// The value of a module parameter, from its `value()`: by value since 7.3, a reference before.

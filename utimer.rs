@@ -51,6 +51,7 @@ use kernel::{
         Instant,
         Monotonic, //
     },
+    types::ForeignOwnable,
     uaccess::UserSlice, //
 };
 
@@ -490,13 +491,18 @@ pub(crate) struct Control;
 
 #[vtable]
 impl MiscDevice for Control {
-    type Ptr = ();
+    type Ptr = compat::OpenRef;
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result {
-        Ok(())
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Self::Ptr> {
+        compat::open_ref()
     }
 
-    fn ioctl(_this: (), _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(
+        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        cmd: u32,
+        arg: usize,
+    ) -> Result<isize> {
         match cmd {
             IOCTL_CREATE => create(arg),
             IOCTL_CREATE_EXT => create_ext(arg),

@@ -21,9 +21,8 @@ kernel() {
 	read -r K_NAME K_RELEASE K_VERSION K_SUITE K_ROOT K_TESTS <<< "$line"
 	K_SERIES=$(echo "$K_RELEASE" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
 	K_HEADERS=/usr/src/linux-headers-$K_RELEASE
-	# The stock kernel's module is built in the repo itself (`make`, as a user does); each other
-	# kernel's in a copy of the sources (one directory cannot hold the objects of two kernels).
-	if [ "$K_NAME" = stock ]; then K_MOD=$SRC_IN_ROOT; else K_MOD=/build/mod-$K_NAME; fi
+	# The module's output directory (MO=): build/NAME in the repo, one per kernel.
+	K_MOD=$SRC_IN_ROOT/build/$K_NAME
 	ROOT=$(root_dir "$K_ROOT")
 }
 
@@ -44,12 +43,10 @@ root_dir() {
 # The repo, as a root sees it (bind-mounted by in_root).
 SRC_IN_ROOT=/src
 
-# The stock and rt kernels (Debian's trixie-backports build and its PREEMPT_RT flavour), which the
-# debug and bench kernels are built from, by name as the scripts have always said them.
-kernel rt
-RT_KVER=$K_RELEASE RT_KDIR_IN_ROOT=$K_HEADERS RT_MOD_IN_ROOT=$K_MOD
+# The stock kernel (Debian's trixie-backports build), which the debug and bench kernels are
+# built from, by the names the scripts have always used.
 kernel stock
-KVER=$K_RELEASE KPKGVER=$K_VERSION KDIR_IN_ROOT=$K_HEADERS KSRC_PKG=linux-source-$K_SERIES
+KVER=$K_RELEASE KPKGVER=$K_VERSION KSRC_PKG=linux-source-$K_SERIES
 ROOT=$(root_dir "$MAIN_ROOT")
 
 # The VM runner (virtme-ng), from PyPI, in a venv of its own.
@@ -64,7 +61,7 @@ DEBUG_FRAGMENT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/kconfig/debug.confi
 DEBUG_KEY=$( (echo "$KPKGVER"; cat "$DEBUG_FRAGMENT") | sha1sum | cut -c1-12)
 DEBUG_BUILD_IN_ROOT=/build/debug-$DEBUG_KEY
 DEBUG_KVER=${KVER%%+*}-utimer-debug
-DEBUG_MOD_IN_ROOT=/build/mod-debug
+DEBUG_MOD_IN_ROOT=$SRC_IN_ROOT/build/debug
 
 # The bench kernel (scripts/debug-kernel bench, for scripts/bench): debug.config, then
 # bench.config on top of it (merge_config.sh): the same kernel without the sanitizers, with
@@ -73,7 +70,7 @@ BENCH_FRAGMENT=$(dirname "$DEBUG_FRAGMENT")/bench.config
 BENCH_KEY=$( (echo "$KPKGVER"; cat "$DEBUG_FRAGMENT" "$BENCH_FRAGMENT") | sha1sum | cut -c1-12)
 BENCH_BUILD_IN_ROOT=/build/bench-$BENCH_KEY
 BENCH_KVER=${KVER%%+*}-utimer-bench
-BENCH_MOD_IN_ROOT=/build/mod-bench
+BENCH_MOD_IN_ROOT=$SRC_IN_ROOT/build/bench
 
 # custom_kernel debug|bench: sets CK_BUILD_IN_ROOT, CK_KVER and CK_MOD_IN_ROOT for that kernel.
 custom_kernel() {

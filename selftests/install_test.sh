@@ -33,7 +33,8 @@ cleanup() {
 	rm -rf "$over"
 }
 
-make -C /src install KDIR="/usr/src/linux-headers-$kver" > "$over/log" 2>&1
+# UTIMER_MO (run.sh): the module's build directory, where it is not the repo itself.
+make -C /src install KDIR="/usr/src/linux-headers-$kver" ${UTIMER_MO:+MO="$UTIMER_MO"} > "$over/log" 2>&1
 rc=$?
 ktap_check $rc make_install_succeeds "$(tail -5 "$over/log" | tr '\n' ' ')"
 ls /lib/modules/"$kver"/updates/rust_utimer.ko* > /dev/null 2>&1

@@ -111,6 +111,28 @@ TEST_F(reload, unload_refused_while_a_timer_fd_is_open)
 }
 
 /*
+ * An open /dev/utimer pins the module too: on 7.3 the misc device's file_operations name it as
+ * their owner, before 7.3 each open file takes a reference of its own (compat.rs).  Without it,
+ * rmmod would succeed and the next ioctl or close would run freed code.
+ */
+TEST_F(reload, unload_refused_while_the_control_fd_is_open)
+{
+	const char *ko = getenv("UTIMER_KO");
+	struct utimer_uinfo u;
+	int ctl, err;
+
+	ctl = open_ctl();
+	ASSERT_LE(0, ctl);
+	err = unload();
+	ASSERT_TRUE(err == -EWOULDBLOCK || err == -EBUSY) TH_LOG("delete_module: %s", strerror(-err));
+	ASSERT_EQ(0, create(ctl, RES_10MS, &u)) TH_LOG("the module still serves the open file");
+	close(u.fd);
+	close(ctl);
+	EXPECT_EQ(0, unload());
+	ASSERT_EQ(0, load(ko, ""));
+}
+
+/*
  * A consumer that has one of our timers open (a /dev/snd/timer instance here, an aloop cable in
  * aloop_test) holds a reference on the module: the ALSA core pins timer->module.  So even once
  * the timer fd is closed the module stays until the consumer lets go.

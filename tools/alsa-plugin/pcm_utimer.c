@@ -1,0 +1,600 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The utimer PCM: any ALSA program drives snd-aloop by writing to it.
+ *
+ *   pcm.netaudio { type utimer; slave.pcm "hw:Loopback,0,0"; timer 0 }
+ *
+ * An alsa-lib I/O plugin (<alsa/pcm_external.h>) in front of the playback side of a loopback
+ * cable whose snd-aloop clock is a rust_utimer timer (timer_source=-1.4.<timer>).  It owns that
+ * timer: it creates it on open, with the id the configuration names and the resolution snd-aloop
+ * requires of its slave's period (utimer_resolution()), and closes it on close.  What the
+ * program writes is committed to the slave at once, and each time one whole slave period has
+ * been committed (and the stream runs) the plugin fires one TRIGGER: snd-aloop then moves that
+ * period to the capture side.  The cable thus runs at the pace the program writes, never ahead
+ * of its data; drain pads the last partial period with silence so that every frame arrives.
+ *
+ * Configuration (all but type optional):
+ *   slave.pcm STR      the loopback's playback PCM (default "hw:Loopback,0,0")
+ *   timer INT          the timer's id, 0 .. max_timers - 1 (default 0)
+ *   rate INT           the stream's rate: hw_params is restricted to it (default: 48000, and a
+ *                      program asking another rate is refused with a message)
+ *   period_size INT    frames per TRIGGER, the slave's period (default rate / 100, 10 ms)
+ *
+ * The program's own period and buffer sizes are its own: they need not match the slave's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <alsa/asoundlib.h>
+#include <alsa/pcm_external.h>
+
+#include "rust_utimer.h"
+
+#define DEFAULT_SLAVE "hw:Loopback,0,0"
+#define DEFAULT_RATE 48000
+/* The largest buffer a program may ask for: half of snd-aloop's 2 MiB, the slave's is larger. */
+#define MAX_BUFFER_BYTES (1024 * 1024)
+
+struct utimer_pcm {
+	snd_pcm_ioplug_t io;
+	snd_pcm_t *slave;
+	char *slave_name;
+	int timer_fd;			/* the timer; closing it destroys it */
+	unsigned int id;
+	unsigned int rate;		/* the stream's rate the timer was made for */
+	int rate_configured;
+	snd_pcm_uframes_t period;	/* frames per TRIGGER: the slave's period size */
+	uint64_t resolution;
+	snd_pcm_uframes_t slave_buffer;
+	snd_pcm_uframes_t boundary;	/* the program's pointer boundary (sw_params) */
+	/* Since prepare: frames the program committed, silence drain added, frames committed
+	 * since the last TRIGGER; and whether the slave runs (started, not paused). */
+	uint64_t written;
+	uint64_t padding;
+	snd_pcm_uframes_t pending;
+	int running;
+};
+
+/* One TRIGGER per whole period committed to the slave, while it runs. */
+static int utimer_fire(struct utimer_pcm *u)
+{
+	if (!u->running)
+		return 0;
+	while (u->pending >= u->period) {
+		if (ioctl(u->timer_fd, UTIMER_IOCTL_TRIGGER) < 0) {
+			int err = -errno;
+
+			SNDERR("utimer: TRIGGER of timer %u failed: %s", u->id, strerror(-err));
+			return err;
+		}
+		u->pending -= u->period;
+	}
+	return 0;
+}
+
+/* Copy @size frames of @areas from @offset (or silence, @areas NULL) into the slave. */
+static snd_pcm_sframes_t utimer_commit(struct utimer_pcm *u, const snd_pcm_channel_area_t *areas,
+				       snd_pcm_uframes_t offset, snd_pcm_uframes_t size)
+{
+	snd_pcm_uframes_t done = 0;
+
+	while (done < size) {
+		const snd_pcm_channel_area_t *sa;
+		snd_pcm_uframes_t so, frames = size - done;
+		snd_pcm_sframes_t avail, r;
+		int err;
+
+		avail = snd_pcm_avail_update(u->slave);
+		if (avail < 0)
+			return done ? (snd_pcm_sframes_t)done : avail;
+		if (avail == 0)
+			break;
+		err = snd_pcm_mmap_begin(u->slave, &sa, &so, &frames);
+		if (err < 0)
+			return done ? (snd_pcm_sframes_t)done : err;
+		if (areas)
+			snd_pcm_areas_copy(sa, so, areas, offset + done, u->io.channels, frames,
+					   u->io.format);
+		else
+			snd_pcm_areas_silence(sa, so, u->io.channels, frames, u->io.format);
+		r = snd_pcm_mmap_commit(u->slave, so, frames);
+		if (r < 0)
+			return done ? (snd_pcm_sframes_t)done : r;
+		done += r;
+	}
+	u->pending += done;
+	return done;
+}
+
+static snd_pcm_sframes_t utimer_transfer(snd_pcm_ioplug_t *io, const snd_pcm_channel_area_t *areas,
+					 snd_pcm_uframes_t offset, snd_pcm_uframes_t size)
+{
+	struct utimer_pcm *u = io->private_data;
+	snd_pcm_sframes_t n;
+	int err;
+
+	n = utimer_commit(u, areas, offset, size);
+	if (n <= 0)
+		return n;
+	u->written += n;
+	err = utimer_fire(u);
+	return err < 0 ? err : n;
+}
+
+/*
+ * The program's hardware pointer: what snd-aloop has taken of its frames, the slave's own
+ * pointer (so the slave's underrun is the program's, -EPIPE).  Counted modulo the boundary
+ * (SND_PCM_IOPLUG_FLAG_BOUNDARY_WA): a whole buffer can go in one start.
+ */
+static snd_pcm_sframes_t utimer_pointer(snd_pcm_ioplug_t *io)
+{
+	struct utimer_pcm *u = io->private_data;
+	snd_pcm_sframes_t avail;
+	uint64_t fill, consumed;
+
+	if (!u->slave_buffer)
+		return 0;
+	avail = snd_pcm_avail_update(u->slave);
+	if (avail < 0)
+		return avail;
+	fill = (snd_pcm_uframes_t)avail < u->slave_buffer ? u->slave_buffer - avail : 0;
+	consumed = u->written + u->padding > fill ? u->written + u->padding - fill : 0;
+	if (consumed > u->written)
+		consumed = u->written;
+	return u->boundary ? consumed % u->boundary : consumed;
+}
+
+static int utimer_start(snd_pcm_ioplug_t *io)
+{
+	struct utimer_pcm *u = io->private_data;
+	int err;
+
+	err = snd_pcm_start(u->slave);
+	if (err < 0) {
+		SNDERR("utimer: %s does not start: %s (when its capture side was opened before this "
+		       "PCM created timer %u, close and open the capture again)",
+		       u->slave_name, snd_strerror(err), u->id);
+		return err;
+	}
+	u->running = 1;
+	return utimer_fire(u);
+}
+
+static int utimer_stop(snd_pcm_ioplug_t *io)
+{
+	struct utimer_pcm *u = io->private_data;
+
+	u->running = 0;
+	snd_pcm_drop(u->slave);
+	return 0;
+}
+
+static int utimer_prepare(snd_pcm_ioplug_t *io)
+{
+	struct utimer_pcm *u = io->private_data;
+
+	u->running = 0;
+	u->written = 0;
+	u->padding = 0;
+	u->pending = 0;
+	return snd_pcm_prepare(u->slave);
+}
+
+static int utimer_pause(snd_pcm_ioplug_t *io, int enable)
+{
+	struct utimer_pcm *u = io->private_data;
+	int err;
+
+	err = snd_pcm_pause(u->slave, enable);
+	if (err < 0)
+		return err;
+	u->running = !enable;
+	return utimer_fire(u);
+}
+
+/*
+ * Drain: start the slave if the program never did, pad the last partial period with silence,
+ * trigger it, and wait (blocking, briefly: every frame is already triggered) for snd-aloop to
+ * have taken everything.
+ */
+static int utimer_drain(snd_pcm_ioplug_t *io)
+{
+	struct utimer_pcm *u = io->private_data;
+	snd_pcm_sframes_t n;
+	int err;
+
+	if (!u->running) {
+		if (!u->written)
+			return 0;
+		err = utimer_start(io);
+		if (err < 0)
+			return err;
+	}
+	if (u->pending) {
+		n = utimer_commit(u, NULL, 0, u->period - u->pending);
+		if (n < 0)
+			return n;
+		u->padding += n;
+	}
+	err = utimer_fire(u);
+	if (err < 0)
+		return err;
+	snd_pcm_nonblock(u->slave, 0);
+	err = snd_pcm_drain(u->slave);
+	snd_pcm_nonblock(u->slave, 1);
+	u->running = 0;
+	return err;
+}
+
+static int utimer_hw_params(snd_pcm_ioplug_t *io, snd_pcm_hw_params_t *params)
+{
+	struct utimer_pcm *u = io->private_data;
+	snd_pcm_hw_params_t *sp;
+	snd_pcm_sw_params_t *sw;
+	snd_pcm_uframes_t want;
+	int err;
+
+	(void)params;
+	if (io->rate != u->rate) {
+		SNDERR("utimer: timer %u is made for %u Hz (%lu frames per period); this program plays "
+		       "%u Hz: set \"rate %u\" in this PCM's configuration",
+		       u->id, u->rate, u->period, io->rate, io->rate);
+		return -EINVAL;
+	}
+	/* A partial period stays in the buffer until the program writes the rest of it. */
+	if (io->buffer_size < u->period + io->period_size) {
+		SNDERR("utimer: a buffer of %lu frames cannot hold a partial period of timer %u (%lu "
+		       "frames) and a period of the program's (%lu): use a buffer of at least %lu frames",
+		       io->buffer_size, u->id, u->period, io->period_size, u->period + io->period_size);
+		return -EINVAL;
+	}
+	want = (io->buffer_size + u->period - 1) / u->period * u->period;
+	if (want < 2 * u->period)
+		want = 2 * u->period;
+	snd_pcm_hw_params_alloca(&sp);
+	snd_pcm_sw_params_alloca(&sw);
+	if ((err = snd_pcm_hw_params_any(u->slave, sp)) < 0 ||
+	    (err = snd_pcm_hw_params_set_rate_resample(u->slave, sp, 0)) < 0 ||
+	    (err = snd_pcm_hw_params_set_access(u->slave, sp, SND_PCM_ACCESS_MMAP_INTERLEAVED)) < 0 ||
+	    (err = snd_pcm_hw_params_set_format(u->slave, sp, io->format)) < 0 ||
+	    (err = snd_pcm_hw_params_set_channels(u->slave, sp, io->channels)) < 0 ||
+	    (err = snd_pcm_hw_params_set_rate(u->slave, sp, io->rate, 0)) < 0 ||
+	    (err = snd_pcm_hw_params_set_period_size(u->slave, sp, u->period, 0)) < 0 ||
+	    (err = snd_pcm_hw_params_set_buffer_size_min(u->slave, sp, &want)) < 0 ||
+	    (err = snd_pcm_hw_params(u->slave, sp)) < 0) {
+		SNDERR("utimer: %s refuses %s, %u channels, %u Hz, %lu frames per period: %s (is its "
+		       "capture side open with other parameters?)",
+		       u->slave_name, snd_pcm_format_name(io->format), io->channels, io->rate,
+		       u->period, snd_strerror(err));
+		return err;
+	}
+	snd_pcm_hw_params_get_buffer_size(sp, &u->slave_buffer);
+	/*
+	 * The slave never starts by itself (the plugin starts it), and never stops when empty:
+	 * it empties after each whole period, and snd-aloop takes only what was triggered.
+	 */
+	if ((err = snd_pcm_sw_params_current(u->slave, sw)) < 0 ||
+	    (err = snd_pcm_sw_params_get_boundary(sw, &want)) < 0 ||
+	    (err = snd_pcm_sw_params_set_start_threshold(u->slave, sw, want)) < 0 ||
+	    (err = snd_pcm_sw_params_set_stop_threshold(u->slave, sw, want)) < 0 ||
+	    (err = snd_pcm_sw_params(u->slave, sw)) < 0)
+		return err;
+	return 0;
+}
+
+/*
+ * The program's avail_min, as the slave's: the slave's poll descriptor is the program's, and the
+ * slave has (slave_buffer - buffer_size) frames more room than the program.
+ */
+static int utimer_sw_params(snd_pcm_ioplug_t *io, snd_pcm_sw_params_t *params)
+{
+	struct utimer_pcm *u = io->private_data;
+	snd_pcm_sw_params_t *sw;
+	snd_pcm_uframes_t avail_min;
+	int err;
+
+	snd_pcm_sw_params_get_boundary(params, &u->boundary);
+	snd_pcm_sw_params_get_avail_min(params, &avail_min);
+	snd_pcm_sw_params_alloca(&sw);
+	if ((err = snd_pcm_sw_params_current(u->slave, sw)) < 0 ||
+	    (err = snd_pcm_sw_params_set_avail_min(u->slave, sw,
+						   u->slave_buffer - io->buffer_size + avail_min)) < 0)
+		return err;
+	return snd_pcm_sw_params(u->slave, sw);
+}
+
+static int utimer_hw_free(snd_pcm_ioplug_t *io)
+{
+	struct utimer_pcm *u = io->private_data;
+
+	u->slave_buffer = 0;
+	return snd_pcm_hw_free(u->slave);
+}
+
+static void utimer_free(struct utimer_pcm *u)
+{
+	if (u->slave)
+		snd_pcm_close(u->slave);
+	/* The last reference to the timer: rust_utimer destroys it, its id is free again. */
+	if (u->timer_fd >= 0)
+		close(u->timer_fd);
+	free(u->slave_name);
+	free(u);
+}
+
+static int utimer_close(snd_pcm_ioplug_t *io)
+{
+	utimer_free(io->private_data);
+	return 0;
+}
+
+static void utimer_dump(snd_pcm_ioplug_t *io, snd_output_t *out)
+{
+	struct utimer_pcm *u = io->private_data;
+
+	snd_output_printf(out, "utimer: timer %u (-1.4.%u), %llu ns per TRIGGER, %lu frames at %u Hz\n",
+			  u->id, u->id, (unsigned long long)u->resolution, u->period, u->rate);
+	snd_output_printf(out, "Its setup is:\n");
+	snd_pcm_dump_setup(io->pcm, out);
+	snd_output_printf(out, "Slave: ");
+	snd_pcm_dump(u->slave, out);
+}
+
+static const snd_pcm_ioplug_callback_t utimer_callback = {
+	.start = utimer_start,
+	.stop = utimer_stop,
+	.pointer = utimer_pointer,
+	.transfer = utimer_transfer,
+	.close = utimer_close,
+	.hw_params = utimer_hw_params,
+	.hw_free = utimer_hw_free,
+	.sw_params = utimer_sw_params,
+	.prepare = utimer_prepare,
+	.drain = utimer_drain,
+	.pause = utimer_pause,
+	.dump = utimer_dump,
+};
+
+/* The timer: rust_utimer's CREATE_EXT with the configured id. */
+static int utimer_create(struct utimer_pcm *u)
+{
+	struct utimer_create c = {
+		.resolution = u->resolution,
+		.flags = UTIMER_CREATE_ID,
+		.id = u->id,
+	};
+	int ctl, err;
+
+	ctl = open(UTIMER_DEVICE, O_RDWR | O_CLOEXEC);
+	if (ctl < 0) {
+		err = -errno;
+		if (err == -ENOENT)
+			SNDERR("utimer: " UTIMER_DEVICE " does not exist: rust_utimer is not loaded "
+			       "(modprobe rust_utimer)");
+		else if (err == -EACCES || err == -EPERM)
+			SNDERR("utimer: no permission to open " UTIMER_DEVICE ": be in its group "
+			       "(audio, with rust_utimer's udev rule)");
+		else
+			SNDERR("utimer: cannot open " UTIMER_DEVICE ": %s", strerror(-err));
+		return err;
+	}
+	if (ioctl(ctl, UTIMER_IOCTL_CREATE_EXT, &c) < 0) {
+		err = -errno;
+		if (err == -EBUSY)
+			SNDERR("utimer: timer %u is taken by another program (utimer list shows it): "
+			       "close that one, or set another \"timer\" in this PCM's configuration "
+			       "and in snd-aloop's timer_source", u->id);
+		else if (err == -EINVAL)
+			SNDERR("utimer: rust_utimer refuses timer %u at %llu ns (is the id below "
+			       "its max_timers?)", u->id, (unsigned long long)u->resolution);
+		else
+			SNDERR("utimer: cannot create timer %u: %s", u->id, strerror(-err));
+		close(ctl);
+		return err;
+	}
+	close(ctl);
+	u->timer_fd = c.fd;
+	return 0;
+}
+
+/*
+ * snd-aloop reads its clock from the card's timer_source when a cable opens: where the slave is
+ * a loopback card that names another clock, the triggers would move nothing.
+ */
+static int utimer_check_source(struct utimer_pcm *u)
+{
+	snd_pcm_info_t *info;
+	char path[64], src[64] = "";
+	int card, dev, sub;
+	FILE *f;
+
+	snd_pcm_info_alloca(&info);
+	if (snd_pcm_info(u->slave, info) < 0 || (card = snd_pcm_info_get_card(info)) < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/asound/card%d/timer_source", card);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;	/* not snd-aloop */
+	if (!fgets(src, sizeof(src), f))
+		src[0] = 0;
+	fclose(f);
+	src[strcspn(src, "\n")] = 0;
+	if (sscanf(src, "%d.%d.%d", &card, &dev, &sub) == 3 && card == -1 &&
+	    dev == UTIMER_GLOBAL_DEVICE && sub == (int)u->id)
+		return 0;
+	SNDERR("utimer: %s runs on the clock \"%s\", not on timer %u: load snd-aloop with "
+	       "timer_source=-1.4.%u (or write it to %s with the loopback closed)",
+	       u->slave_name, src, u->id, u->id, path);
+	return -EINVAL;
+}
+
+/* What the slave can do, as the program's constraints. */
+static int utimer_constrain(struct utimer_pcm *u)
+{
+	static const unsigned int access[] = {
+		SND_PCM_ACCESS_RW_INTERLEAVED,
+		SND_PCM_ACCESS_RW_NONINTERLEAVED,
+		SND_PCM_ACCESS_MMAP_INTERLEAVED,
+		SND_PCM_ACCESS_MMAP_NONINTERLEAVED,
+	};
+	unsigned int formats[SND_PCM_FORMAT_LAST + 1], nformats = 0, cmin, cmax, rmin, rmax;
+	snd_pcm_hw_params_t *sp;
+	int err, f;
+
+	snd_pcm_hw_params_alloca(&sp);
+	err = snd_pcm_hw_params_any(u->slave, sp);
+	if (err < 0)
+		return err;
+	for (f = 0; f <= SND_PCM_FORMAT_LAST; f++)
+		if (snd_pcm_hw_params_test_format(u->slave, sp, f) == 0)
+			formats[nformats++] = f;
+	snd_pcm_hw_params_get_channels_min(sp, &cmin);
+	snd_pcm_hw_params_get_channels_max(sp, &cmax);
+	snd_pcm_hw_params_get_rate_min(sp, &rmin, NULL);
+	snd_pcm_hw_params_get_rate_max(sp, &rmax, NULL);
+	if (u->rate_configured)
+		rmin = rmax = u->rate;
+	if (!nformats)
+		return -EINVAL;
+	if ((err = snd_pcm_ioplug_set_param_list(&u->io, SND_PCM_IOPLUG_HW_ACCESS,
+						 sizeof(access) / sizeof(access[0]), access)) < 0 ||
+	    (err = snd_pcm_ioplug_set_param_list(&u->io, SND_PCM_IOPLUG_HW_FORMAT, nformats,
+						 formats)) < 0 ||
+	    (err = snd_pcm_ioplug_set_param_minmax(&u->io, SND_PCM_IOPLUG_HW_CHANNELS, cmin,
+						   cmax)) < 0 ||
+	    (err = snd_pcm_ioplug_set_param_minmax(&u->io, SND_PCM_IOPLUG_HW_RATE, rmin, rmax)) < 0 ||
+	    (err = snd_pcm_ioplug_set_param_minmax(&u->io, SND_PCM_IOPLUG_HW_PERIODS, 2, 1024)) < 0 ||
+	    (err = snd_pcm_ioplug_set_param_minmax(&u->io, SND_PCM_IOPLUG_HW_BUFFER_BYTES, 1,
+						   MAX_BUFFER_BYTES)) < 0)
+		return err;
+	return 0;
+}
+
+/* conf_integer N MIN MAX: the integer @n names, within [@min, @max]. */
+static int conf_integer(snd_config_t *n, const char *id, long min, long max, long *val)
+{
+	if (snd_config_get_integer(n, val) < 0 || *val < min || *val > max) {
+		SNDERR("utimer: \"%s\" must be an integer from %ld to %ld", id, min, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+SND_PCM_PLUGIN_DEFINE_FUNC(utimer)
+{
+	snd_config_iterator_t i, next;
+	const char *slave_name = DEFAULT_SLAVE;
+	long timer = 0, rate = 0, period = 0;
+	struct utimer_pcm *u;
+	struct pollfd pfd;
+	int err;
+
+	snd_config_for_each(i, next, conf) {
+		snd_config_t *n = snd_config_iterator_entry(i), *s;
+		const char *id;
+
+		if (snd_config_get_id(n, &id) < 0)
+			continue;
+		if (!strcmp(id, "comment") || !strcmp(id, "type") || !strcmp(id, "hint"))
+			continue;
+		if (!strcmp(id, "slave")) {
+			if (snd_config_search(n, "pcm", &s) < 0 ||
+			    snd_config_get_string(s, &slave_name) < 0) {
+				SNDERR("utimer: \"slave.pcm\" must be the name of a PCM (a string)");
+				return -EINVAL;
+			}
+			continue;
+		}
+		if (!strcmp(id, "timer")) {
+			if (conf_integer(n, id, 0, 4095, &timer) < 0)
+				return -EINVAL;
+			continue;
+		}
+		if (!strcmp(id, "rate")) {
+			if (conf_integer(n, id, 1, 768000, &rate) < 0)
+				return -EINVAL;
+			continue;
+		}
+		if (!strcmp(id, "period_size")) {
+			if (conf_integer(n, id, 1, 1 << 20, &period) < 0)
+				return -EINVAL;
+			continue;
+		}
+		SNDERR("utimer: unknown field \"%s\" (slave.pcm, timer, rate, period_size)", id);
+		return -EINVAL;
+	}
+	if (stream != SND_PCM_STREAM_PLAYBACK) {
+		SNDERR("utimer: %s is a playback PCM (capture from the loopback's other side)", name);
+		return -EINVAL;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->timer_fd = -1;
+	u->id = timer;
+	u->rate_configured = rate != 0;
+	u->rate = rate ? rate : DEFAULT_RATE;
+	u->period = period ? (snd_pcm_uframes_t)period : u->rate / 100;
+	u->resolution = utimer_resolution(u->rate, u->period);
+	u->slave_name = strdup(slave_name);
+	if (!u->slave_name) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (!u->period || u->resolution < UTIMER_MIN_RESOLUTION ||
+	    u->resolution > UTIMER_MAX_RESOLUTION) {
+		SNDERR("utimer: %lu frames at %u Hz is a period of %llu ns; a utimer ticks every "
+		       "%llu ns to %llu ns: set another \"period_size\"", u->period, u->rate,
+		       (unsigned long long)u->resolution, UTIMER_MIN_RESOLUTION, UTIMER_MAX_RESOLUTION);
+		err = -EINVAL;
+		goto fail;
+	}
+	/* The timer first: snd-aloop opens its clock when the cable's first side opens. */
+	err = utimer_create(u);
+	if (err < 0)
+		goto fail;
+	err = snd_pcm_open(&u->slave, slave_name, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
+	if (err < 0) {
+		SNDERR("utimer: cannot open %s: %s (is snd-aloop loaded, with "
+		       "timer_source=-1.4.%u?)", slave_name, snd_strerror(err), u->id);
+		u->slave = NULL;
+		goto fail;
+	}
+	err = utimer_check_source(u);
+	if (err < 0)
+		goto fail;
+	if (snd_pcm_poll_descriptors(u->slave, &pfd, 1) != 1) {
+		err = -EIO;
+		goto fail;
+	}
+	u->io.version = SND_PCM_IOPLUG_VERSION;
+	u->io.name = "utimer: a loopback driven by the data written";
+	u->io.callback = &utimer_callback;
+	u->io.private_data = u;
+	u->io.mmap_rw = 0;
+	u->io.poll_fd = pfd.fd;
+	u->io.poll_events = POLLOUT;
+	u->io.flags = SND_PCM_IOPLUG_FLAG_BOUNDARY_WA | SND_PCM_IOPLUG_FLAG_MONOTONIC;
+	err = snd_pcm_ioplug_create(&u->io, name, stream, mode);
+	if (err < 0)
+		goto fail;
+	err = utimer_constrain(u);
+	if (err < 0) {
+		snd_pcm_ioplug_delete(&u->io);	/* calls utimer_close */
+		return err;
+	}
+	*pcmp = u->io.pcm;
+	return 0;
+fail:
+	utimer_free(u);
+	return err;
+}
+
+SND_PCM_PLUGIN_SYMBOL(utimer);

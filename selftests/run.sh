@@ -15,7 +15,7 @@
 # The kernel log is read after every test program: a report in it is a "not ok" naming the
 # test; on a kernel with kmemleak, a scan at the end must find no leak.
 # REGEX (scripts/mutants): only the tests whose names match; whole programs by these words:
-# netaudio_, aloop_, parity_, stress_, i386, upstream_, lifecycle_, cli_, install_.
+# netaudio_, aloop_, parity_, stress_, i386, upstream_, lifecycle_, cli_, plugin_, install_.
 # UTIMER_SUITE=core (scripts/check, for the kernels of kernels.tsv marked "core"): the suite's
 # core only: abi_test, the harness programs, aloop_test's four streams, the i386 programs,
 # netaudio (as UTIMER_NETAUDIO_ARGS says), make install and DKMS; no sweep, reliability, upstream
@@ -261,6 +261,9 @@ main() {
 	# The command line tool: tick sources, listing, and what it says when something is wrong.
 	want_full cli_ && step rust_utimer cli_test "$(plan_of sh selftests/cli_test.sh)" \
 		sh selftests/cli_test.sh "$ko"
+	# The utimer PCM (tools/alsa-plugin): aplay, sox and GStreamer write into it.
+	want_full plugin_ && step rust_utimer alsa_plugin_test \
+		"$(plan_of sh selftests/alsa_plugin_test.sh)" sh selftests/alsa_plugin_test.sh "$ko"
 	# `make install`, where the kernel's headers are (Debian's stock kernel): modprobe, udev, PATH.
 	[ -n "$install" ] && want install_ && step rust_utimer install_test \
 		"$(plan_of sh selftests/install_test.sh)" sh selftests/install_test.sh

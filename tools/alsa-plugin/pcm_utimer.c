@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,29 +55,92 @@ struct utimer_pcm {
 	uint64_t resolution;
 	snd_pcm_uframes_t slave_buffer;
 	snd_pcm_uframes_t boundary;	/* the program's pointer boundary (sw_params) */
-	/* Since prepare: frames the program committed, silence drain added, frames committed
-	 * since the last TRIGGER; and whether the slave runs (started, not paused). */
+	snd_pcm_uframes_t avail_min;	/* the slave's, for the program's (sw_params) */
+	/* Since prepare: frames the program committed, silence drain added, frames triggered,
+	 * frames committed since the last TRIGGER; whether the slave runs (started, not paused). */
 	uint64_t written;
 	uint64_t padding;
+	uint64_t triggered;
 	snd_pcm_uframes_t pending;
 	int running;
 };
 
+/* Frames of the slave's that snd-aloop has taken since prepare (silence included). */
+static int utimer_taken(struct utimer_pcm *u, uint64_t *taken)
+{
+	snd_pcm_sframes_t avail = snd_pcm_avail_update(u->slave);
+	uint64_t fill;
+
+	*taken = 0;
+	if (avail < 0)
+		return avail;
+	fill = (snd_pcm_uframes_t)avail < u->slave_buffer ? u->slave_buffer - avail : 0;
+	*taken = u->written + u->padding > fill ? u->written + u->padding - fill : 0;
+	return 0;
+}
+
+/*
+ * snd-aloop takes one period per callback of its timer instance, and the ALSA core runs that
+ * callback from a work item: TRIGGERs that come before it ran are one callback (ticks > 1,
+ * which snd-aloop ignores), and their periods would stay behind.  So each TRIGGER waits until
+ * the previous one's period was taken: at once in the usual case (a TRIGGER per write, the
+ * work long done), a few microseconds in a burst (the start of a full buffer, a large write).
+ */
+static int utimer_wait_taken(struct utimer_pcm *u)
+{
+	uint64_t taken;
+	int err, i;
+
+	for (i = 0;; i++) {
+		err = utimer_taken(u, &taken);
+		if (err < 0)
+			return err;
+		if (taken >= u->triggered)
+			return 0;
+		if (i < 100) {
+			sched_yield();
+		} else if (i < 100 + 10000) {
+			usleep(100);
+		} else {
+			SNDERR("utimer: %s took no triggered period for 1 s", u->slave_name);
+			return -EIO;
+		}
+	}
+}
+
 /* One TRIGGER per whole period committed to the slave, while it runs. */
 static int utimer_fire(struct utimer_pcm *u)
 {
+	int err;
+
 	if (!u->running)
 		return 0;
 	while (u->pending >= u->period) {
+		err = utimer_wait_taken(u);
+		if (err < 0)
+			return err;
 		if (ioctl(u->timer_fd, UTIMER_IOCTL_TRIGGER) < 0) {
-			int err = -errno;
-
+			err = -errno;
 			SNDERR("utimer: TRIGGER of timer %u failed: %s", u->id, strerror(-err));
 			return err;
 		}
 		u->pending -= u->period;
+		u->triggered += u->period;
 	}
 	return 0;
+}
+
+/* The slave's avail_min (its poll descriptor is the program's). */
+static int utimer_slave_avail_min(struct utimer_pcm *u, snd_pcm_uframes_t avail_min)
+{
+	snd_pcm_sw_params_t *sw;
+	int err;
+
+	snd_pcm_sw_params_alloca(&sw);
+	if ((err = snd_pcm_sw_params_current(u->slave, sw)) < 0 ||
+	    (err = snd_pcm_sw_params_set_avail_min(u->slave, sw, avail_min)) < 0)
+		return err;
+	return snd_pcm_sw_params(u->slave, sw);
 }
 
 /* Copy @size frames of @areas from @offset (or silence, @areas NULL) into the slave. */
@@ -136,19 +200,17 @@ static snd_pcm_sframes_t utimer_transfer(snd_pcm_ioplug_t *io, const snd_pcm_cha
 static snd_pcm_sframes_t utimer_pointer(snd_pcm_ioplug_t *io)
 {
 	struct utimer_pcm *u = io->private_data;
-	snd_pcm_sframes_t avail;
-	uint64_t fill, consumed;
+	uint64_t taken;
+	int err;
 
 	if (!u->slave_buffer)
 		return 0;
-	avail = snd_pcm_avail_update(u->slave);
-	if (avail < 0)
-		return avail;
-	fill = (snd_pcm_uframes_t)avail < u->slave_buffer ? u->slave_buffer - avail : 0;
-	consumed = u->written + u->padding > fill ? u->written + u->padding - fill : 0;
-	if (consumed > u->written)
-		consumed = u->written;
-	return u->boundary ? consumed % u->boundary : consumed;
+	err = utimer_taken(u, &taken);
+	if (err < 0)
+		return err;
+	if (taken > u->written)
+		taken = u->written;
+	return u->boundary ? taken % u->boundary : taken;
 }
 
 static int utimer_start(snd_pcm_ioplug_t *io)
@@ -179,12 +241,17 @@ static int utimer_stop(snd_pcm_ioplug_t *io)
 static int utimer_prepare(snd_pcm_ioplug_t *io)
 {
 	struct utimer_pcm *u = io->private_data;
+	int err;
 
 	u->running = 0;
 	u->written = 0;
 	u->padding = 0;
+	u->triggered = 0;
 	u->pending = 0;
-	return snd_pcm_prepare(u->slave);
+	err = snd_pcm_prepare(u->slave);
+	if (err < 0)
+		return err;
+	return u->avail_min ? utimer_slave_avail_min(u, u->avail_min) : 0;
 }
 
 static int utimer_pause(snd_pcm_ioplug_t *io, int enable)
@@ -201,13 +268,14 @@ static int utimer_pause(snd_pcm_ioplug_t *io, int enable)
 
 /*
  * Drain: start the slave if the program never did, pad the last partial period with silence,
- * trigger it, and wait (blocking, briefly: every frame is already triggered) for snd-aloop to
- * have taken everything.
+ * trigger it, and wait for snd-aloop to have taken every frame (briefly: each is triggered
+ * already; blocking even for a non-blocking program).  Not the slave's own drain: it ends only
+ * at a period that elapses after it began, and none may come.
  */
 static int utimer_drain(snd_pcm_ioplug_t *io)
 {
 	struct utimer_pcm *u = io->private_data;
-	snd_pcm_sframes_t n;
+	snd_pcm_sframes_t n, avail;
 	int err;
 
 	if (!u->running) {
@@ -226,11 +294,27 @@ static int utimer_drain(snd_pcm_ioplug_t *io)
 	err = utimer_fire(u);
 	if (err < 0)
 		return err;
-	snd_pcm_nonblock(u->slave, 0);
-	err = snd_pcm_drain(u->slave);
-	snd_pcm_nonblock(u->slave, 1);
-	u->running = 0;
-	return err;
+	/* Woken when the slave is empty; prepare sets the program's avail_min again. */
+	err = utimer_slave_avail_min(u, u->slave_buffer);
+	if (err < 0)
+		return err;
+	for (;;) {
+		avail = snd_pcm_avail_update(u->slave);
+		if (avail < 0)
+			return avail;
+		if ((snd_pcm_uframes_t)avail >= u->slave_buffer)
+			break;
+		/* snd-aloop takes a triggered period at once: a second without one is an error. */
+		err = snd_pcm_wait(u->slave, 1000);
+		if (err < 0)
+			return err;
+		if (err == 0) {
+			SNDERR("utimer: %s took no triggered period for 1 s while draining",
+			       u->slave_name);
+			return -EIO;
+		}
+	}
+	return 0;
 }
 
 static int utimer_hw_params(snd_pcm_ioplug_t *io, snd_pcm_hw_params_t *params)
@@ -296,18 +380,12 @@ static int utimer_hw_params(snd_pcm_ioplug_t *io, snd_pcm_hw_params_t *params)
 static int utimer_sw_params(snd_pcm_ioplug_t *io, snd_pcm_sw_params_t *params)
 {
 	struct utimer_pcm *u = io->private_data;
-	snd_pcm_sw_params_t *sw;
 	snd_pcm_uframes_t avail_min;
-	int err;
 
 	snd_pcm_sw_params_get_boundary(params, &u->boundary);
 	snd_pcm_sw_params_get_avail_min(params, &avail_min);
-	snd_pcm_sw_params_alloca(&sw);
-	if ((err = snd_pcm_sw_params_current(u->slave, sw)) < 0 ||
-	    (err = snd_pcm_sw_params_set_avail_min(u->slave, sw,
-						   u->slave_buffer - io->buffer_size + avail_min)) < 0)
-		return err;
-	return snd_pcm_sw_params(u->slave, sw);
+	u->avail_min = u->slave_buffer - io->buffer_size + avail_min;
+	return utimer_slave_avail_min(u, u->avail_min);
 }
 
 static int utimer_hw_free(snd_pcm_ioplug_t *io)

@@ -1,0 +1,153 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The utimer PCM (tools/alsa-plugin), in the guest (selftests/run.sh): unmodified ALSA programs
+# write a known signal into it while arecord captures the loopback's other side,
+# hw:Loopback,1,0; and what a user meets when something is wrong.
+#   selftests/alsa_plugin_test.sh MODULE.ko | --plan
+# KTAP; rust_utimer and snd-aloop must not be loaded when it starts (it loads and unloads them).
+#
+# Each stream: the writer opens the PCM (the plugin creates timer 0) and waits for its input on a
+# FIFO; arecord then starts on the capture side (its buffer, 10 s, is longer than any stream:
+# it never overruns, and waits 11 s for the first period before ALSA gives up); then the FIFO
+# is fed, at once or throttled by pv.  The capture must be the input byte for byte, then the
+# silence drain padded the last partial period with, nothing more; neither side may report an
+# xrun; and the timer must be gone when the writer has exited.  The pace cases compare the
+# capture's duration with the audio's, in the direction the writer's throttle makes certain
+# (pv at half speed cannot be done sooner than twice the audio's duration) and, for the fast
+# case, with a bound of three times the writer's own duration.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/ktap.sh"
+ktap_plan_or_exit 22 "${1:-}"
+ko=$1
+b=$here/build
+listing=/sys/kernel/debug/rust_utimer/timers
+tmp=$(mktemp -d)
+rate=48000
+period=480
+# The signal: 2 s and half a period of random stereo S16_LE.
+frames=$((2 * rate + period / 2))
+padded=$(((frames + period - 1) / period * period))
+head -c $((frames * 4)) /dev/urandom > "$tmp/in.raw"
+fmt="-t raw -f S16_LE -c 2 -r $rate"
+# alsa-lib reads ~/.asoundrc: the plugin from the build, the shipped definition (pcm.utimer),
+# and the PCMs of the error cases.
+export HOME=$tmp
+cat > "$tmp/.asoundrc" <<EOF
+pcm_type.utimer { lib "$b/libasound_module_pcm_utimer.so" }
+<$here/../tools/alsa-plugin/60-utimer.conf>
+pcm.netaudio { type utimer; slave.pcm "hw:Loopback,0,0"; timer 0 }
+pcm.tiny_period { type utimer; timer 0; period_size 2 }
+EOF
+[ -d /sys/kernel/debug/rust_utimer ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
+
+has() { grep -q "$2" "$1" 2>/dev/null; }
+timer_listed() { [ "$(awk -v id="$1" '$1 == id' "$listing" 2>/dev/null)" ]; }
+no_timer() { ! grep -q '^[0-9]' "$listing" 2>/dev/null; }
+capture_running() { has /proc/asound/Loopback/pcm1c/sub0/status RUNNING; }
+
+# stream NAME FEED WRITER...: WRITER (reading the FIFO $tmp/fifo) plays the signal into the
+# plugin while arecord captures; FEED is the command that writes the signal to its stdout.
+# Sets $secs, the capture's duration from the feed to arecord's end, in ms.
+stream() {
+	name=$1 feed=$2
+	shift 2
+	rm -f "$tmp/fifo" "$tmp/out.raw"
+	mkfifo "$tmp/fifo"
+	timeout 120 "$@" > "$tmp/w.log" 2>&1 &
+	wpid=$!
+	# The writer opens the FIFO (before or after the PCM): then the timer exists.
+	exec 3> "$tmp/fifo"
+	wait_until 60 timer_listed 0
+	timeout 120 arecord -D hw:Loopback,1,0 $fmt --period-size=$period --buffer-size=$((10 * rate)) \
+		-s $padded "$tmp/out.raw" > "$tmp/r.log" 2>&1 3>&- &
+	rpid=$!
+	wait_until 60 capture_running
+	t0=$(now_ms)
+	sh -c "$feed" < "$tmp/in.raw" >&3
+	exec 3>&-
+	wait "$wpid"
+	wrc=$?
+	wait "$rpid"
+	rrc=$?
+	secs=$(($(now_ms) - t0))
+	echo "# stat plugin_${name}_capture_ms $secs"
+	diag="writer exit $wrc, arecord exit $rrc, capture $(stat -c %s "$tmp/out.raw" 2>/dev/null) bytes of $((padded * 4)); $(grep -hiE 'error|xrun|underrun|overrun|warning' "$tmp/w.log" "$tmp/r.log" | head -3)"
+	[ $wrc = 0 ] && [ $rrc = 0 ] && cmp -s -n $((frames * 4)) "$tmp/in.raw" "$tmp/out.raw" &&
+		! grep -qiE 'xrun|underrun|overrun' "$tmp/w.log" "$tmp/r.log"
+	ktap_check $? "plugin_${name}_capture_is_the_input_bit_exact" "$diag"
+	# Drain: the last partial period, padded with silence, arrives; nothing after it.
+	[ "$(stat -c %s "$tmp/out.raw" 2>/dev/null)" = $((padded * 4)) ] &&
+		[ -z "$(tail -c $(((padded - frames) * 4)) "$tmp/out.raw" | tr -d '\0' | head -c 1)" ] &&
+		wait_until 10 no_timer
+	ktap_check $? "plugin_${name}_drain_delivers_the_tail_and_the_timer_goes" \
+		"$diag; listing: $(grep '^[0-9]' "$listing" 2>/dev/null)"
+}
+
+# fails NAME TEXT CMD...: CMD exits non-zero, says TEXT on stderr, and leaves no timer.
+fails() {
+	name=$1 text=$2
+	shift 2
+	timeout 60 "$@" < /dev/null > "$tmp/out" 2>&1
+	rc=$?
+	[ $rc != 0 ] && [ $rc != 124 ] && has "$tmp/out" "$text" && no_timer
+	ktap_check $? "$name" "exit $rc; says: $(head -c 300 "$tmp/out"); listing: $(grep '^[0-9]' "$listing" 2>/dev/null)"
+}
+
+silence1s="head -c $((rate * 4)) /dev/zero"
+fails plugin_says_when_rust_utimer_is_not_loaded "rust_utimer is not loaded" \
+	aplay -D netaudio $fmt -d 1 /dev/zero
+modprobe snd-timer
+insmod "$ko" || ktap_exit_fail_msg "insmod $ko failed"
+modprobe snd-aloop
+fails plugin_says_when_snd_aloop_runs_on_another_clock "timer_source=-1.4.0" \
+	aplay -D netaudio $fmt -d 1 /dev/zero
+rmmod snd-aloop
+modprobe snd-aloop timer_source=-1.4.0
+
+stream aplay cat aplay -D netaudio $fmt "$tmp/fifo"
+stream aplay_mmap cat aplay -D netaudio --mmap $fmt "$tmp/fifo"
+stream aplay_nonblock cat aplay -D netaudio -N $fmt "$tmp/fifo"
+stream aplay_pcm_utimer_of_alsa_conf_d cat aplay -D utimer:TIMER=0 $fmt "$tmp/fifo"
+
+# The pace: pv feeds the signal at half and at four times real time.
+audio_ms=$((frames * 1000 / rate))
+stream aplay_fed_at_half_speed "pv -q -L $((rate * 2))" aplay -D netaudio $fmt "$tmp/fifo"
+[ "$secs" -ge $((audio_ms * 3 / 2)) ]
+ktap_check $? plugin_capture_follows_a_slow_writer "capture took $secs ms for $audio_ms ms of audio fed at half speed"
+stream aplay_fed_at_four_times_speed "pv -q -L $((rate * 16))" aplay -D netaudio $fmt "$tmp/fifo"
+[ "$secs" -lt $((audio_ms * 3 / 4)) ]
+ktap_check $? plugin_capture_follows_a_fast_writer "capture took $secs ms for $audio_ms ms of audio fed at four times speed"
+
+# What the timer cannot serve, and the id taken.
+fails plugin_refuses_another_rate_saying_what_to_set 'set "rate 44100"' \
+	sh -c "$silence1s | aplay -D netaudio -t raw -f S16_LE -c 2 -r 44100 -"
+fails plugin_refuses_a_period_below_100us_saying_what_to_set 'set another "period_size"' \
+	sh -c "$silence1s | aplay -D tiny_period $fmt -"
+fails plugin_refuses_a_buffer_too_small_saying_what_to_set 'use a buffer of at least' \
+	sh -c "$silence1s | aplay -D netaudio $fmt --period-size=300 --buffer-size=600 -"
+mkfifo "$tmp/hold"
+"$b/utimer" run --id 0 -r $rate -p $period < "$tmp/hold" > "$tmp/hold.log" 2>&1 &
+hpid=$!
+exec 4> "$tmp/hold"
+wait_until 60 timer_listed 0
+timeout 60 aplay -D netaudio $fmt -d 1 /dev/zero > "$tmp/out" 2>&1
+rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] && has "$tmp/out" "timer 0 is taken" &&
+	[ "$(grep -c '^[0-9]' "$listing")" = 1 ]
+ktap_check $? plugin_says_when_its_timer_id_is_taken "exit $rc; says: $(head -c 300 "$tmp/out")"
+exec 4>&-
+wait $hpid
+
+# The order: the capture side opened before any writer created the timer cannot open (snd-aloop
+# opens its clock with the cable's first side); opened after, it works (the streams above).
+timeout 60 arecord -D hw:Loopback,1,0 $fmt -d 1 /dev/null > "$tmp/out" 2>&1
+rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] && has "$tmp/out" "No such device"
+ktap_check $? plugin_capture_opened_before_the_timer_fails_with_enodev "exit $rc; says: $(head -c 300 "$tmp/out")"
+
+rmmod snd-aloop
+rmmod rust_utimer
+ktap_check $? plugin_leaves_rust_utimer_unloadable
+rm -rf "$tmp"
+ktap_finished

@@ -18,7 +18,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ktap.sh"
-ktap_plan_or_exit 22 "${1:-}"
+ktap_plan_or_exit 24 "${1:-}"
 ko=$1
 b=$here/build
 listing=/sys/kernel/debug/rust_utimer/timers
@@ -118,6 +118,14 @@ ktap_check $? plugin_capture_follows_a_slow_writer "capture took $secs ms for $a
 stream aplay_fed_at_four_times_speed "pv -q -L $((rate * 16))" aplay -D netaudio $fmt "$tmp/fifo"
 [ "$secs" -lt $((audio_ms * 3 / 4)) ]
 ktap_check $? plugin_capture_follows_a_fast_writer "capture took $secs ms for $audio_ms ms of audio fed at four times speed"
+
+# alsa-lib's API as a program drives a hw PCM (selftests/plugin_client.c): its results, relayed.
+"$b/plugin_client" netaudio > "$tmp/client" 2>&1
+for t in plugin_close_destroys_the_timer_while_the_program_lives \
+	plugin_start_pause_drop_prepare_drain_as_on_a_hw_pcm; do
+	grep -q "^ok [0-9]* $t" "$tmp/client"
+	ktap_check $? "$t" "$(grep -v '^ok' "$tmp/client" | head -5 | tr '\n' ' ')"
+done
 
 # What the timer cannot serve, and the id taken.
 fails plugin_refuses_another_rate_saying_what_to_set 'set "rate 44100"' \

@@ -173,7 +173,6 @@ static snd_pcm_sframes_t utimer_commit(struct utimer_pcm *u, const snd_pcm_chann
 			return done ? (snd_pcm_sframes_t)done : r;
 		done += r;
 	}
-	u->pending += done;
 	return done;
 }
 
@@ -188,6 +187,7 @@ static snd_pcm_sframes_t utimer_transfer(snd_pcm_ioplug_t *io, const snd_pcm_cha
 	if (n <= 0)
 		return n;
 	u->written += n;
+	u->pending += n;
 	err = utimer_fire(u);
 	return err < 0 ? err : n;
 }
@@ -290,6 +290,7 @@ static int utimer_drain(snd_pcm_ioplug_t *io)
 		if (n < 0)
 			return n;
 		u->padding += n;
+		u->pending += n;
 	}
 	err = utimer_fire(u);
 	if (err < 0)

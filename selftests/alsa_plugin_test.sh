@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The utimer PCM (tools/alsa-plugin), in the guest (selftests/run.sh): unmodified ALSA programs
-# write a known signal into it while arecord captures the loopback's other side,
+# (aplay, sox) write a known signal into it while arecord captures the loopback's other side,
 # hw:Loopback,1,0; and what a user meets when something is wrong.
 #   selftests/alsa_plugin_test.sh MODULE.ko | --plan
 # KTAP; rust_utimer and snd-aloop must not be loaded when it starts (it loads and unloads them).
@@ -14,19 +14,19 @@
 # xrun; and the timer must be gone when the writer has exited.  The pace cases compare the
 # capture's duration with the audio's, in the direction the writer's throttle makes certain
 # (pv at half speed cannot be done sooner than twice the audio's duration) and, for the fast
-# case, with a bound of three times the writer's own duration.
+# case, with a bound of six times the writer's own duration (three quarters of the audio's).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ktap.sh"
-ktap_plan_or_exit 24 "${1:-}"
+ktap_plan_or_exit 27 "${1:-}"
 ko=$1
 b=$here/build
 listing=/sys/kernel/debug/rust_utimer/timers
 tmp=$(mktemp -d)
 rate=48000
 period=480
-# The signal: 2 s and half a period of random stereo S16_LE.
-frames=$((2 * rate + period / 2))
+# The signal: 4 s and half a period of random stereo S16_LE.
+frames=$((4 * rate + period / 2))
 padded=$(((frames + period - 1) / period * period))
 head -c $((frames * 4)) /dev/urandom > "$tmp/in.raw"
 fmt="-t raw -f S16_LE -c 2 -r $rate"
@@ -56,15 +56,16 @@ stream() {
 	mkfifo "$tmp/fifo"
 	timeout 120 "$@" > "$tmp/w.log" 2>&1 &
 	wpid=$!
-	# The writer opens the FIFO (before or after the PCM): then the timer exists.
-	exec 3> "$tmp/fifo"
+	# Opened read-write, the FIFO never blocks this script, whatever the writer does; the
+	# writer has opened the PCM (before or after the FIFO) when the timer exists.
+	exec 3<> "$tmp/fifo"
 	wait_until 60 timer_listed 0
 	timeout 120 arecord -D hw:Loopback,1,0 $fmt --period-size=$period --buffer-size=$((10 * rate)) \
 		-s $padded "$tmp/out.raw" > "$tmp/r.log" 2>&1 3>&- &
 	rpid=$!
 	wait_until 60 capture_running
 	t0=$(now_ms)
-	sh -c "$feed" < "$tmp/in.raw" >&3
+	timeout 120 sh -c "$feed" < "$tmp/in.raw" >&3
 	exec 3>&-
 	wait "$wpid"
 	wrc=$?
@@ -109,15 +110,18 @@ stream aplay cat aplay -D netaudio $fmt "$tmp/fifo"
 stream aplay_mmap cat aplay -D netaudio --mmap $fmt "$tmp/fifo"
 stream aplay_nonblock cat aplay -D netaudio -N $fmt "$tmp/fifo"
 stream aplay_pcm_utimer_of_alsa_conf_d cat aplay -D utimer:TIMER=0 $fmt "$tmp/fifo"
+# sox writes what it has, no more (aplay pads its last chunk itself): the plugin's drain pads.
+sox_fmt="-t raw -r $rate -e signed -b 16 -c 2"
+stream sox cat sox -q $sox_fmt "$tmp/fifo" -t alsa netaudio
 
-# The pace: pv feeds the signal at half and at four times real time.
+# The pace: pv feeds the signal at half and at eight times real time.
 audio_ms=$((frames * 1000 / rate))
 stream aplay_fed_at_half_speed "pv -q -L $((rate * 2))" aplay -D netaudio $fmt "$tmp/fifo"
 [ "$secs" -ge $((audio_ms * 3 / 2)) ]
 ktap_check $? plugin_capture_follows_a_slow_writer "capture took $secs ms for $audio_ms ms of audio fed at half speed"
-stream aplay_fed_at_four_times_speed "pv -q -L $((rate * 16))" aplay -D netaudio $fmt "$tmp/fifo"
+stream aplay_fed_at_eight_times_speed "pv -q -L $((rate * 32))" aplay -D netaudio $fmt "$tmp/fifo"
 [ "$secs" -lt $((audio_ms * 3 / 4)) ]
-ktap_check $? plugin_capture_follows_a_fast_writer "capture took $secs ms for $audio_ms ms of audio fed at four times speed"
+ktap_check $? plugin_capture_follows_a_fast_writer "capture took $secs ms for $audio_ms ms of audio fed at eight times speed"
 
 # alsa-lib's API as a program drives a hw PCM (selftests/plugin_client.c): its results, relayed.
 "$b/plugin_client" netaudio > "$tmp/client" 2>&1
@@ -153,6 +157,29 @@ timeout 60 arecord -D hw:Loopback,1,0 $fmt -d 1 /dev/null > "$tmp/out" 2>&1
 rc=$?
 [ $rc != 0 ] && [ $rc != 124 ] && has "$tmp/out" "No such device"
 ktap_check $? plugin_capture_opened_before_the_timer_fails_with_enodev "exit $rc; says: $(head -c 300 "$tmp/out")"
+
+# A capture side that outlives its writer keeps that writer's closed timer: the next writer
+# cannot start the cable, and says why.
+stream_open_capture() {
+	rm -f "$tmp/fifo"
+	mkfifo "$tmp/fifo"
+	timeout 120 aplay -D netaudio $fmt "$tmp/fifo" > "$tmp/w.log" 2>&1 &
+	wpid=$!
+	exec 3<> "$tmp/fifo"
+	wait_until 60 timer_listed 0
+	arecord -D hw:Loopback,1,0 $fmt --period-size=$period --buffer-size=$((10 * rate)) \
+		-s $((10 * rate)) "$tmp/out.raw" > "$tmp/r.log" 2>&1 3>&- &
+	rpid=$!
+	wait_until 60 capture_running
+	timeout 120 cat "$tmp/in.raw" >&3
+	exec 3>&-
+	wait "$wpid"
+}
+stream_open_capture
+fails plugin_new_writer_with_the_old_capture_still_open_says_so "close the capture and open it again" \
+	aplay -D netaudio $fmt "$tmp/in.raw"
+kill "$rpid" 2>/dev/null
+wait "$rpid"
 
 rmmod snd-aloop
 rmmod rust_utimer

@@ -220,9 +220,10 @@ static int utimer_start(snd_pcm_ioplug_t *io)
 
 	err = snd_pcm_start(u->slave);
 	if (err < 0) {
-		SNDERR("utimer: %s does not start: %s (when its capture side was opened before this "
-		       "PCM created timer %u, close and open the capture again)",
-		       u->slave_name, snd_strerror(err), u->id);
+		SNDERR("utimer: %s does not start: %s (is its capture side still open from an "
+		       "earlier writer? it runs on that writer's timer, closed since: close the "
+		       "capture and open it again once this PCM is open)",
+		       u->slave_name, snd_strerror(err));
 		return err;
 	}
 	u->running = 1;

@@ -112,7 +112,8 @@ unthrottled_ms=$secs
 stream aplay_mmap cat aplay -D netaudio --mmap $fmt "$tmp/fifo"
 stream aplay_nonblock cat aplay -D netaudio -N $fmt "$tmp/fifo"
 stream aplay_pcm_utimer_of_alsa_conf_d cat aplay -D utimer:TIMER=0 $fmt "$tmp/fifo"
-# sox writes what it has, no more (aplay pads its last chunk itself): the plugin's drain pads.
+# sox, another writer (it pads its last chunk itself too, as aplay does: plugin_client checks
+# the drain's own padding).
 sox_fmt="-t raw -r $rate -e signed -b 16 -c 2"
 stream sox cat sox -q $sox_fmt "$tmp/fifo" -t alsa netaudio
 

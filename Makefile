@@ -2,7 +2,7 @@
 #
 # Out-of-tree build of rust_utimer:  make [KDIR=/path/to/kernel/build] [MO=output directory]
 # Install (as root): make install [DESTDIR=...] [PREFIX=/usr/local]: the module (updates/,
-# depmod), the udev rule, the utimer tool.  DKMS: dkms.conf.
+# depmod), the udev rule, the utimer tool, the utimer PCM.  DKMS: dkms.conf.
 # Project commands (provision a Debian trixie toolchain root, boot the stock kernel in QEMU):
 #   make demo    stream a tone through snd-aloop driven by a utimer, in a VM
 #   make check   lint, build, and run every test in a VM per kernel of kernels.tsv (and the
@@ -23,7 +23,9 @@ modules clean modules_install:
 
 # The module (in /lib/modules/<version>/updates, then depmod: kbuild skips it where the
 # headers have no System.map, as Debian's), the udev rule that gives the audio group
-# /dev/utimer, and the `utimer` tool.  DESTDIR stages it all (no depmod, no udev reload then).
+# /dev/utimer, the `utimer` tool, and the utimer PCM (alsa-lib's plugin directory and
+# /etc/alsa/conf.d; it needs libasound2-dev).  DESTDIR stages it all (no depmod, no udev
+# reload then).
 PREFIX ?= /usr/local
 UDEVDIR ?= /etc/udev/rules.d
 install:
@@ -32,6 +34,7 @@ install:
 	$(if $(DESTDIR),,depmod -a $(shell cat $(KDIR)/include/config/kernel.release))
 	install -D -m 0644 udev/60-rust-utimer.rules $(DESTDIR)$(UDEVDIR)/60-rust-utimer.rules
 	$(MAKE) -C tools/utimer install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+	$(MAKE) -C tools/alsa-plugin install DESTDIR=$(DESTDIR)
 	$(if $(DESTDIR),,-udevadm control --reload && udevadm trigger --sysname-match=utimer)
 
 demo:

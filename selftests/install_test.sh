@@ -2,17 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0
 # `make install` as a user runs it, in the guest on Debian's stock kernel (selftests/run.sh):
 # the module lands where modprobe finds it, the udev rule gives the audio group /dev/utimer,
-# `utimer` is on the PATH.  Then the module DKMS built loads.  The guest's root is read-only: /lib/modules, /etc/udev/rules.d and
-# /usr/local get a tmpfs overlay for the test, removed at the end.
+# `utimer` is on the PATH, alsa-lib finds the utimer PCM.  Then the module DKMS built loads.
+# The guest's root is read-only: /etc, /lib/modules, /etc/udev/rules.d, /usr/local and
+# alsa-lib's plugin directory get a tmpfs overlay for the test, removed at the end.
 #   selftests/install_test.sh [--plan]
 # KTAP; rust_utimer must not be loaded when it starts.
 set -u
 . "$(dirname "$0")/ktap.sh"
-ktap_plan_or_exit 7 "${1:-}"
+ktap_plan_or_exit 8 "${1:-}"
 kver=$(uname -r)
 over=$(mktemp -d)
 mounted=
-for d in /lib/modules /etc/udev/rules.d /usr/local; do
+# /etc before /etc/udev/rules.d (unmounted in the reverse order); alsa-lib's plugin directory.
+multiarch=$(cc -print-multiarch)
+for d in /etc /lib/modules /etc/udev/rules.d /usr/local "/usr/lib/$multiarch"; do
 	mkdir -p "$over$d/up" "$over$d/work"
 	mount -t overlay overlay -o "lowerdir=$d,upperdir=$over$d/up,workdir=$over$d/work" "$d" &&
 		mounted="$d $mounted"
@@ -41,6 +44,14 @@ ls /lib/modules/"$kver"/updates/rust_utimer.ko* > /dev/null 2>&1
 ktap_check $? make_install_puts_the_module_in_updates "$(ls /lib/modules/"$kver"/updates 2>&1)"
 grep -q 'updates/rust_utimer.ko' "/lib/modules/$kver/modules.dep"
 ktap_check $? make_install_runs_depmod
+# The utimer PCM: alsa-lib finds the installed definition and plugin (with no ~/.asoundrc);
+# the plugin itself says that rust_utimer is not loaded yet.
+out=$(aplay -D utimer -t raw -f S16_LE -c 2 -r 48000 -d 1 /dev/zero 2>&1)
+rc=$?
+[ -f "/usr/lib/$multiarch/alsa-lib/libasound_module_pcm_utimer.so" ] &&
+	[ -f /etc/alsa/conf.d/60-utimer.conf ] && [ $rc != 0 ] &&
+	echo "$out" | grep -q 'rust_utimer is not loaded'
+ktap_check $? installed_utimer_pcm_is_found_by_alsa_lib "exit $rc: $out"
 modprobe rust_utimer && [ -c /dev/utimer ]
 ktap_check $? modprobe_finds_the_installed_module
 udevadm settle --timeout=10 2>/dev/null

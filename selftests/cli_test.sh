@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The `utimer` command line tool (tools/utimer), in the guest (selftests/run.sh): its three tick
 # sources, a timer by id, its listing, and the exit status and message of each failure a user
-# meets.
+# meets; and `utimer setup`, the setup of the utimer PCM.
 #   selftests/cli_test.sh MODULE.ko | --plan
 # KTAP; rust_utimer must not be loaded when it starts (it loads and unloads it).  Nothing here
 # depends on how fast the guest runs: every wait polls for its condition, with a generous bound,
@@ -11,7 +11,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ktap.sh"
-ktap_plan_or_exit 18 "${1:-}"
+ktap_plan_or_exit 20 "${1:-}"
 ko=$1
 b=$here/build
 utimer=$b/utimer
@@ -161,6 +161,17 @@ expect 5 "max_user_timers timers already" cli_says_when_the_user_quota_is_spent 
 	as_user "$utimer" run -n 10000000
 finish
 chmod "$mode" /dev/utimer
+
+# The setup of the utimer PCM for a timer id, and whether the user is in the audio group.
+out=$("$utimer" setup --id 3 2>&1)
+rc=$?
+[ $rc = 0 ] && echo "$out" | grep -q "options snd-aloop timer_source=-1.4.3'" &&
+	echo "$out" | grep -q 'type utimer; slave.pcm "hw:Loopback,0,0"; timer 3 }'
+ktap_check $? cli_setup_prints_the_modprobe_line_and_the_asoundrc_for_the_id "exit $rc: $out"
+out=$(as_user "$utimer" setup 2>&1)
+echo "$out" | grep -q "timer_source=-1.4.0'" && echo "$out" | grep -q 'not in the audio group: sudo usermod -aG audio'
+ktap_check $? cli_setup_tells_a_user_outside_the_audio_group "$out"
+
 rmmod rust_utimer
 ktap_check $? cli_leaves_the_module_unloadable
 rm -rf "$tmp"

@@ -4,6 +4,7 @@
  *
  *   utimer run (-n NS | -r RATE -p FRAMES) [--id ID] [-i US | -u PORT] [-D DEVICE]
  *   utimer list
+ *   utimer setup [--id ID]
  *
  * `run` creates a timer (timer ID with --id, else the lowest free one; rust_utimer's
  * UTIMER_IOCTL_CREATE_EXT, or upstream's CREATE on a DEVICE without it), prints
@@ -12,7 +13,9 @@
  * datagram received on UDP PORT (-u); it ends on end of input, SIGINT or SIGTERM, prints
  * "triggers=N" and destroys the timer.  -r/-p give the resolution snd-aloop needs for RATE Hz
  * and FRAMES frames per period, exactly as the kernel computes it (utimer_resolution()).
- * `list` prints the live timers (debugfs: root only).
+ * `list` prints the live timers (debugfs: root only).  `setup` prints what makes any ALSA program
+ * the clock of snd-aloop on timer ID (default 0) through the utimer PCM (tools/alsa-plugin): the
+ * modprobe.d line, the asoundrc snippet, and whether this user is in the audio group.
  *
  * Exit status: 0 done, 1 other failure, 2 usage (a resolution out of range, an ID not below
  * max_timers), 3 rust_utimer not loaded, 4 permission denied, 5 no timer free (max_timers, the
@@ -23,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +53,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: utimer run (-n NS | -r RATE -p FRAMES) [--id ID] [-i US | -u PORT] "
 			"[-D DEVICE]\n"
-			"       utimer list\n");
+			"       utimer list\n"
+			"       utimer setup [--id ID]\n");
 	return USAGE;
 }
 
@@ -242,11 +247,63 @@ static int run(int argc, char **argv)
 	return status;
 }
 
+/* Whether this process is in the group NAME (as its primary or a supplementary group). */
+static int in_group(const char *name)
+{
+	gid_t groups[256];
+	struct group *g = getgrnam(name);
+	int i, n = getgroups(256, groups);
+
+	if (!g)
+		return 0;
+	if (getegid() == g->gr_gid)
+		return 1;
+	for (i = 0; i < n; i++)
+		if (groups[i] == g->gr_gid)
+			return 1;
+	return 0;
+}
+
+/*
+ * The setup that lets any ALSA program be the clock of snd-aloop through the utimer PCM
+ * (tools/alsa-plugin), for timer ID: what to write where, and whether this user is ready.
+ */
+static int setup(int argc, char **argv)
+{
+	unsigned long long id = 0;
+	char *end;
+
+	if (argc == 3 && !strcmp(argv[1], "--id")) {
+		errno = 0;
+		id = strtoull(argv[2], &end, 0);
+		if (errno || *end || !*argv[2] || id > 4095)
+			return usage();
+	} else if (argc != 1) {
+		return usage();
+	}
+	printf("# snd-aloop on timer %llu, at every boot (as root):\n"
+	       "echo 'options snd-aloop timer_source=-1.%d.%llu' > /etc/modprobe.d/snd-aloop-utimer.conf\n"
+	       "echo rust_utimer > /etc/modules-load.d/rust_utimer.conf\n"
+	       "# the utimer PCM (make install puts its plugin in place), in ~/.asoundrc:\n"
+	       "pcm.netaudio { type utimer; slave.pcm \"hw:Loopback,0,0\"; timer %llu }\n"
+	       "# then: WRITER | aplay -D netaudio ...; arecord -D hw:Loopback,1,0 ... (writer first)\n",
+	       id, UTIMER_GLOBAL_DEVICE, id, id);
+	if (in_group("audio") || geteuid() == 0)
+		printf("# this user may use %s and the loopback (audio group or root)\n",
+		       UTIMER_DEVICE);
+	else
+		printf("# this user is not in the audio group: sudo usermod -aG audio $USER, "
+		       "then log in again\n");
+	return OK;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return run(argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[1], "list"))
 		return list();
+	if (argc >= 2 && !strcmp(argv[1], "setup"))
+		return setup(argc - 1, argv + 1);
 	return usage();
 }

@@ -11,6 +11,7 @@
 #   make bench   rust_utimer against upstream's C utimers on the bench kernel, ratios and goals
 #   make netaudio [DURATION=120] the network audio example (examples/) long, utimer against
 #                aloop's own clocks, with its figures
+#   make plugin-bench  the utimer PCM through aplay against a program that triggers itself
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 # MO=DIR: the objects and the module in DIR instead of beside the sources.
@@ -52,4 +53,7 @@ bench:
 netaudio:
 	scripts/netaudio $(if $(DURATION),--duration $(DURATION))
 
-.PHONY: all modules clean modules_install install demo check stress bench netaudio
+plugin-bench:
+	scripts/plugin-bench
+
+.PHONY: all modules clean modules_install install demo check stress bench netaudio plugin-bench

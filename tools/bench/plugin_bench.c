@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * plugin_bench: the utimer PCM (tools/alsa-plugin) against a program that fires its TRIGGERs
+ * itself, in one boot.  Each round streams the same signal, one 10 ms period every 10 ms from a
+ * pipe, either through `aplay -D netaudio` (the plugin) or through this program's own writer
+ * (`direct`: snd_pcm_writei() to hw:Loopback,0,0, then TRIGGER, as examples/receiver does),
+ * while this program captures hw:Loopback,1,0 with a blocking read.  It reports, per writer, the
+ * CPU time (user + system, of the writer process) per second of audio, and the delay from the
+ * write of a period's last frame into the pipe to that period's arrival at the capture's
+ * read(), p50 and p99; rounds alternate ABBA and the medians are compared.
+ *   plugin_bench [--rounds N] [--seconds S]
+ * Needs rust_utimer, snd-aloop with timer_source=-1.4.0, and pcm.netaudio (timer 0) in
+ * ~/.asoundrc.  Goals (issue 18): CPU ratio <= 1.05, p99 ratio <= 1.10.  Not a test: it prints.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <alsa/asoundlib.h>
+
+#include "../../uapi/rust_utimer.h"
+
+#define RATE 48000
+#define PERIOD 480
+#define CHANNELS 2
+#define WARMUP 20
+
+static double now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static int set_params(snd_pcm_t *pcm, snd_pcm_uframes_t buffer)
+{
+	snd_pcm_hw_params_t *hw;
+	snd_pcm_sw_params_t *sw;
+	int err;
+
+	snd_pcm_hw_params_alloca(&hw);
+	snd_pcm_sw_params_alloca(&sw);
+	if ((err = snd_pcm_hw_params_any(pcm, hw)) < 0 ||
+	    (err = snd_pcm_hw_params_set_access(pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0 ||
+	    (err = snd_pcm_hw_params_set_format(pcm, hw, SND_PCM_FORMAT_S16_LE)) < 0 ||
+	    (err = snd_pcm_hw_params_set_channels(pcm, hw, CHANNELS)) < 0 ||
+	    (err = snd_pcm_hw_params_set_rate(pcm, hw, RATE, 0)) < 0 ||
+	    (err = snd_pcm_hw_params_set_period_size(pcm, hw, PERIOD, 0)) < 0 ||
+	    (err = snd_pcm_hw_params_set_buffer_size(pcm, hw, buffer)) < 0 ||
+	    (err = snd_pcm_hw_params(pcm, hw)) < 0 ||
+	    (err = snd_pcm_sw_params_current(pcm, sw)) < 0 ||
+	    (err = snd_pcm_sw_params_set_start_threshold(pcm, sw, 1)) < 0 ||
+	    (err = snd_pcm_sw_params_get_boundary(sw, &buffer)) < 0 ||
+	    /* Empty after each period (the plugin's slave is too): no underrun for that. */
+	    (snd_pcm_stream(pcm) == SND_PCM_STREAM_PLAYBACK &&
+	     (err = snd_pcm_sw_params_set_stop_threshold(pcm, sw, buffer)) < 0) ||
+	    (err = snd_pcm_sw_params(pcm, sw)) < 0)
+		return err;
+	return 0;
+}
+
+/* The direct writer: timer 0, hw:Loopback,0,0, a period from stdin, writei, TRIGGER. */
+static int direct(void)
+{
+	struct utimer_create c = {
+		.resolution = utimer_resolution(RATE, PERIOD),
+		.flags = UTIMER_CREATE_ID,
+		.id = 0,
+	};
+	static short buf[PERIOD * CHANNELS];
+	snd_pcm_t *pcm;
+	int ctl;
+
+	ctl = open(UTIMER_DEVICE, O_RDWR | O_CLOEXEC);
+	if (ctl < 0 || ioctl(ctl, UTIMER_IOCTL_CREATE_EXT, &c) < 0)
+		return 1;
+	close(ctl);
+	if (snd_pcm_open(&pcm, "hw:Loopback,0,0", SND_PCM_STREAM_PLAYBACK, 0) < 0 ||
+	    set_params(pcm, 10 * PERIOD) < 0)
+		return 1;
+	for (;;) {
+		size_t got = 0;
+
+		while (got < sizeof(buf)) {
+			ssize_t n = read(0, (char *)buf + got, sizeof(buf) - got);
+
+			if (n <= 0)
+				goto out;
+			got += n;
+		}
+		if (snd_pcm_writei(pcm, buf, PERIOD) != PERIOD ||
+		    ioctl(c.fd, UTIMER_IOCTL_TRIGGER) < 0)
+			return 1;
+	}
+out:
+	snd_pcm_close(pcm);
+	close(c.fd);
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct result {
+	double cpu_ms_per_s, p50_us, p99_us;
+};
+
+/* One round: WRITER streams SECONDS of audio; fills @r; 0 on success. */
+static int round_of(const char *self, int plugin, int seconds, struct result *r)
+{
+	static short buf[PERIOD * CHANNELS];
+	int periods = seconds * RATE / PERIOD, p[2], k, i, status, bad = 0;
+	double *delay = calloc(periods, sizeof(double)), t_w, next;
+	snd_pcm_t *cap = NULL;
+	struct rusage ru;
+	pid_t pid;
+
+	if (!delay || pipe(p) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[0], 0);
+		close(p[0]);
+		close(p[1]);
+		if (plugin)
+			execlp("aplay", "aplay", "-q", "-D", "netaudio", "-t", "raw", "-f", "S16_LE",
+			       "-c", "2", "-r", "48000", "--period-size=480", "--buffer-size=4800",
+			       "-R", "10000", "-", (char *)NULL);
+		else
+			execl(self, self, "--direct", (char *)NULL);
+		_exit(127);
+	}
+	close(p[0]);
+	/* The capture opens once the writer created the timer (ENODEV before). */
+	for (i = 0; i < 1000; i++) {
+		if (snd_pcm_open(&cap, "hw:Loopback,1,0", SND_PCM_STREAM_CAPTURE, 0) == 0)
+			break;
+		cap = NULL;
+		usleep(10000);
+	}
+	if (!cap || (i = set_params(cap, 100 * PERIOD)) < 0 || (i = snd_pcm_start(cap)) < 0) {
+		fprintf(stderr, "plugin_bench: the capture did not open or start: %s\n",
+			cap ? snd_strerror(i) : "no timer");
+		return -1;
+	}
+	next = now_us();
+	for (k = 0; k < periods; k++) {
+		struct timespec ts;
+
+		next += 1e6 * PERIOD / RATE;
+		memset(buf, 0, sizeof(buf));
+		buf[0] = k & 0x7fff;
+		buf[1] = 0x5555;
+		if (write(p[1], buf, sizeof(buf)) != sizeof(buf)) {
+			fprintf(stderr, "plugin_bench: the writer took no input at period %d\n", k);
+			return -1;
+		}
+		t_w = now_us();
+		if (snd_pcm_readi(cap, buf, PERIOD) != PERIOD) {
+			fprintf(stderr, "plugin_bench: no capture of period %d\n", k);
+			return -1;
+		}
+		delay[k] = now_us() - t_w;
+		if (buf[0] != (k & 0x7fff) || buf[1] != 0x5555)
+			bad++;
+		ts.tv_sec = (time_t)(next / 1e6);
+		ts.tv_nsec = (long)((next - ts.tv_sec * 1e6) * 1e3);
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+	close(p[1]);
+	if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		fprintf(stderr, "plugin_bench: the writer ended with status %d\n", status);
+	snd_pcm_close(cap);
+	if (bad) {
+		fprintf(stderr, "plugin_bench: %d periods arrived out of order\n", bad);
+		return -1;
+	}
+	qsort(delay + WARMUP, periods - WARMUP, sizeof(double), cmp_double);
+	r->cpu_ms_per_s = (ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 +
+			   ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3) / seconds;
+	r->p50_us = delay[WARMUP + (periods - WARMUP) / 2];
+	r->p99_us = delay[WARMUP + (periods - WARMUP) * 99 / 100];
+	free(delay);
+	return 0;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = 4, seconds = 10, i, n[2] = { 0 };
+	double cpu[2][64], p50[2][64], p99[2][64], m[2][3];
+	static const char *const name[2] = { "direct", "plugin" };
+
+	if (argc == 2 && !strcmp(argv[1], "--direct"))
+		return direct();
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--rounds"))
+			rounds = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--seconds"))
+			seconds = atoi(argv[i + 1]);
+	}
+	if (rounds < 1 || rounds > 64 || seconds < 1 || seconds * RATE / PERIOD <= 2 * WARMUP) {
+		fprintf(stderr, "usage: plugin_bench [--rounds 1..64] [--seconds S]\n");
+		return 2;
+	}
+	printf("# round writer cpu_ms_per_s_of_audio delay_p50_us delay_p99_us\n");
+	for (i = 0; i < 2 * rounds; i++) {
+		/* ABBA: direct, plugin, plugin, direct, ... */
+		int w = (i % 4 == 1 || i % 4 == 2);
+		struct result r;
+
+		if (round_of(argv[0], w, seconds, &r) < 0) {
+			printf("# round %d %s failed\n", i / 2, name[w]);
+			return 1;
+		}
+		printf("# %d %s %.2f %.0f %.0f\n", i / 2, name[w], r.cpu_ms_per_s, r.p50_us, r.p99_us);
+		cpu[w][n[w]] = r.cpu_ms_per_s;
+		p50[w][n[w]] = r.p50_us;
+		p99[w][n[w]++] = r.p99_us;
+	}
+	for (i = 0; i < 2; i++) {
+		m[i][0] = median(cpu[i], n[i]);
+		m[i][1] = median(p50[i], n[i]);
+		m[i][2] = median(p99[i], n[i]);
+	}
+	printf("writer  cpu_ms_per_s_of_audio  delay_p50_us  delay_p99_us  (medians of %d rounds "
+	       "of %d s)\n", rounds, seconds);
+	for (i = 0; i < 2; i++)
+		printf("%-7s %21.2f %13.0f %13.0f\n", name[i], m[i][0], m[i][1], m[i][2]);
+	printf("ratio plugin/direct: cpu %.3f (goal <= 1.05: %s), p50 delay %.3f, p99 delay %.3f "
+	       "(goal <= 1.10: %s)\n", m[1][0] / m[0][0], m[1][0] / m[0][0] <= 1.05 ? "met" : "MISSED",
+	       m[1][1] / m[0][1], m[1][2] / m[0][2], m[1][2] / m[0][2] <= 1.10 ? "met" : "MISSED");
+	return 0;
+}

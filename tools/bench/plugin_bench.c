@@ -25,13 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <alsa/asoundlib.h>
-
-#include "../../uapi/rust_utimer.h"
+#include "aloop_helpers.h"
 
 #define RATE 48000
 #define PERIOD 480
-#define CHANNELS 2
 #define WARMUP 20
 
 static double now_us(void)
@@ -42,31 +39,24 @@ static double now_us(void)
 	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
 }
 
-static int set_params(snd_pcm_t *pcm, snd_pcm_uframes_t buffer)
+static const struct stream_cfg cfg = { .rate = RATE, .period = PERIOD };
+
+/*
+ * The direct writer's playback (aloop_set_params(), started by hand): it is empty after each
+ * period, as the plugin's slave is, so it must not stop then.
+ */
+static int no_stop_when_empty(snd_pcm_t *pcm)
 {
-	snd_pcm_hw_params_t *hw;
 	snd_pcm_sw_params_t *sw;
+	snd_pcm_uframes_t boundary;
 	int err;
 
-	snd_pcm_hw_params_alloca(&hw);
 	snd_pcm_sw_params_alloca(&sw);
-	if ((err = snd_pcm_hw_params_any(pcm, hw)) < 0 ||
-	    (err = snd_pcm_hw_params_set_access(pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0 ||
-	    (err = snd_pcm_hw_params_set_format(pcm, hw, SND_PCM_FORMAT_S16_LE)) < 0 ||
-	    (err = snd_pcm_hw_params_set_channels(pcm, hw, CHANNELS)) < 0 ||
-	    (err = snd_pcm_hw_params_set_rate(pcm, hw, RATE, 0)) < 0 ||
-	    (err = snd_pcm_hw_params_set_period_size(pcm, hw, PERIOD, 0)) < 0 ||
-	    (err = snd_pcm_hw_params_set_buffer_size(pcm, hw, buffer)) < 0 ||
-	    (err = snd_pcm_hw_params(pcm, hw)) < 0 ||
-	    (err = snd_pcm_sw_params_current(pcm, sw)) < 0 ||
-	    (err = snd_pcm_sw_params_set_start_threshold(pcm, sw, 1)) < 0 ||
-	    (err = snd_pcm_sw_params_get_boundary(sw, &buffer)) < 0 ||
-	    /* Empty after each period (the plugin's slave is too): no underrun for that. */
-	    (snd_pcm_stream(pcm) == SND_PCM_STREAM_PLAYBACK &&
-	     (err = snd_pcm_sw_params_set_stop_threshold(pcm, sw, buffer)) < 0) ||
-	    (err = snd_pcm_sw_params(pcm, sw)) < 0)
+	if ((err = snd_pcm_sw_params_current(pcm, sw)) < 0 ||
+	    (err = snd_pcm_sw_params_get_boundary(sw, &boundary)) < 0 ||
+	    (err = snd_pcm_sw_params_set_stop_threshold(pcm, sw, boundary)) < 0)
 		return err;
-	return 0;
+	return snd_pcm_sw_params(pcm, sw);
 }
 
 /* The direct writer: timer 0, hw:Loopback,0,0, a period from stdin, writei, TRIGGER. */
@@ -86,7 +76,7 @@ static int direct(void)
 		return 1;
 	close(ctl);
 	if (snd_pcm_open(&pcm, "hw:Loopback,0,0", SND_PCM_STREAM_PLAYBACK, 0) < 0 ||
-	    set_params(pcm, 10 * PERIOD) < 0)
+	    aloop_set_params(pcm, &cfg, 10) < 0 || no_stop_when_empty(pcm) < 0)
 		return 1;
 	for (;;) {
 		size_t got = 0;
@@ -99,6 +89,7 @@ static int direct(void)
 			got += n;
 		}
 		if (snd_pcm_writei(pcm, buf, PERIOD) != PERIOD ||
+		    (snd_pcm_state(pcm) == SND_PCM_STATE_PREPARED && snd_pcm_start(pcm) < 0) ||
 		    ioctl(c.fd, UTIMER_IOCTL_TRIGGER) < 0)
 			return 1;
 	}
@@ -152,7 +143,7 @@ static int round_of(const char *self, int plugin, int seconds, struct result *r)
 		cap = NULL;
 		usleep(10000);
 	}
-	if (!cap || (i = set_params(cap, 100 * PERIOD)) < 0 || (i = snd_pcm_start(cap)) < 0) {
+	if (!cap || (i = aloop_set_params(cap, &cfg, 100)) < 0 || (i = snd_pcm_start(cap)) < 0) {
 		fprintf(stderr, "plugin_bench: the capture did not open or start: %s\n",
 			cap ? snd_strerror(i) : "no timer");
 		return -1;

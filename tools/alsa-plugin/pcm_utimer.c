@@ -354,6 +354,7 @@ static int utimer_hw_params(snd_pcm_ioplug_t *io, snd_pcm_hw_params_t *params)
 	    (err = snd_pcm_hw_params_set_rate(u->slave, sp, io->rate, 0)) < 0 ||
 	    (err = snd_pcm_hw_params_set_period_size(u->slave, sp, u->period, 0)) < 0 ||
 	    (err = snd_pcm_hw_params_set_buffer_size_min(u->slave, sp, &want)) < 0 ||
+	    (err = snd_pcm_hw_params_set_buffer_size_first(u->slave, sp, &want)) < 0 ||
 	    (err = snd_pcm_hw_params(u->slave, sp)) < 0) {
 		SNDERR("utimer: %s refuses %s, %u channels, %u Hz, %lu frames per period: %s (is its "
 		       "capture side open with other parameters?)",

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The utimer PCM (tools/alsa-plugin), in the guest (selftests/run.sh): unmodified ALSA programs
-# (aplay, sox) write a known signal into it while arecord captures the loopback's other side,
+# (aplay, sox, GStreamer) write a known signal into it while arecord captures the loopback's other side,
 # hw:Loopback,1,0; and what a user meets when something is wrong.
 #   selftests/alsa_plugin_test.sh MODULE.ko | --plan
 # KTAP; rust_utimer and snd-aloop must not be loaded when it starts (it loads and unloads them).
@@ -19,7 +19,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ktap.sh"
-ktap_plan_or_exit 27 "${1:-}"
+ktap_plan_or_exit 29 "${1:-}"
 ko=$1
 b=$here/build
 listing=/sys/kernel/debug/rust_utimer/timers
@@ -116,6 +116,15 @@ stream aplay_pcm_utimer_of_alsa_conf_d cat aplay -D utimer:TIMER=0 $fmt "$tmp/fi
 # the drain's own padding).
 sox_fmt="-t raw -r $rate -e signed -b 16 -c 2"
 stream sox cat sox -q $sox_fmt "$tmp/fifo" -t alsa netaudio
+# GStreamer: a pipeline that ends in fdsink, piped into aplay.  (Its alsasink cannot be the clock:
+# its ring-buffer thread writes each segment when the device takes one, filled by the pipeline
+# or still silent, and this device takes one at once: Documentation/usage.rst.)
+export GST_REGISTRY=$tmp/gst-registry.bin
+# (its registry, built by the first GStreamer program: seconds here, not during a stream)
+gst-inspect-1.0 wavparse > /dev/null 2>&1
+sox $sox_fmt "$tmp/in.raw" "$tmp/in.wav"
+stream gstreamer_fdsink_into_aplay "cat $tmp/in.wav" sh -c \
+	"gst-launch-1.0 -q filesrc location=$tmp/fifo ! wavparse ! fdsink fd=1 | aplay -D netaudio $fmt"
 
 # The pace: pv feeds the signal at half and at eight times real time.
 audio_ms=$((frames * 1000 / rate))

@@ -19,7 +19,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ktap.sh"
-ktap_plan_or_exit 31 "${1:-}"
+ktap_plan_or_exit 32 "${1:-}"
 ko=$1
 b=$here/build
 listing=/sys/kernel/debug/rust_utimer/timers
@@ -156,7 +156,8 @@ fi
 # alsa-lib's API as a program drives a hw PCM (selftests/plugin_client.c): its results, relayed.
 "$b/plugin_client" netaudio > "$tmp/client" 2>&1
 for t in plugin_close_destroys_the_timer_while_the_program_lives \
-	plugin_start_pause_drop_prepare_drain_as_on_a_hw_pcm; do
+	plugin_start_pause_drop_prepare_drain_as_on_a_hw_pcm \
+	plugin_slave_buffer_is_the_programs_not_the_largest; do
 	grep -q "^ok [0-9]* $t" "$tmp/client"
 	ktap_check $? "$t" "$(grep -v '^ok' "$tmp/client" | head -5 | tr '\n' ' ')"
 done

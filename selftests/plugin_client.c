@@ -3,8 +3,8 @@
  * The utimer PCM (tools/alsa-plugin) through alsa-lib's API, as a program drives a hw PCM:
  * close destroys the timer while the program lives on (and the id can be had again), start,
  * pause, drop, prepare and drain do what they do on a hw PCM, and TRIGGERs fire for whole
- * periods only, never while paused or stopped.  The TRIGGERs are counted in rust_utimer's
- * listing (debugfs).  Run by alsa_plugin_test.sh, which loads rust_utimer and snd-aloop
+ * periods only, never while paused or stopped; the slave's buffer is the program's, not the
+ * largest snd-aloop allows.  The TRIGGERs are counted in rust_utimer's listing (debugfs).  Run by alsa_plugin_test.sh, which loads rust_utimer and snd-aloop
  * (timer_source=-1.4.0) and defines pcm.netaudio in ~/.asoundrc.
  *   plugin_client [--plan] [PCM]
  */
@@ -141,13 +141,48 @@ out:
 	ksft_test_result(ok, "plugin_start_pause_drop_prepare_drain_as_on_a_hw_pcm\n");
 }
 
+/* The buffer_size line of the slave's hw_params in /proc, -1 when there is none. */
+static long slave_buffer_size(void)
+{
+	char line[128];
+	long n = -1;
+	FILE *f = fopen("/proc/asound/Loopback/pcm0p/sub0/hw_params", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "buffer_size: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/*
+ * The slave's buffer holds the program's (10 periods of 480 frames here) and no more: a larger
+ * one is memory the stream walks through, a page fault per 4 KiB (snd-aloop allows 2 MiB).
+ */
+static void slave_buffer_is_the_programs(const char *name)
+{
+	snd_pcm_t *pcm = NULL;
+	int ok = 1;
+
+	pcm = open_configured(name);
+	EXPECT(pcm);
+	EXPECT(slave_buffer_size() == 10 * PERIOD);
+out:
+	if (pcm)
+		snd_pcm_close(pcm);
+	ksft_test_result(ok, "plugin_slave_buffer_is_the_programs_not_the_largest\n");
+}
+
 int main(int argc, char **argv)
 {
 	int plan_only = take_flag(&argc, argv, "--plan");
 	const char *name = argc > 1 ? argv[1] : "netaudio";
 
-	plan_or_print(2, plan_only);
+	plan_or_print(3, plan_only);
 	close_destroys_the_timer(name);
 	triggers_follow_the_stream_state(name);
+	slave_buffer_is_the_programs(name);
 	ksft_finished();
 }

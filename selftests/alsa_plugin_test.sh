@@ -126,17 +126,20 @@ sox $sox_fmt "$tmp/in.raw" "$tmp/in.wav"
 stream gstreamer_fdsink_into_aplay "cat $tmp/in.wav" sh -c \
 	"gst-launch-1.0 -q filesrc location=$tmp/fifo ! wavparse ! fdsink fd=1 | aplay -D netaudio $fmt"
 # The network receiver: RTP (L16) over UDP from a sender that paces itself in real time (udpsink
-# syncs on its clock); once the whole periods have arrived, the receiver is stopped (SIGINT) and
-# aplay drains the tail.
+# syncs on its clock).  Both start before the capture (the sender waits for the FIFO: its
+# start-up, seconds on the debug kernel, is not in the time the capture waits for data); once
+# the whole periods have arrived, the sender's side stops the receiver (SIGINT) and aplay drains
+# the tail.
 ip link set lo up 2>/dev/null
 rtp="application/x-rtp,media=audio,clock-rate=$rate,encoding-name=L16,channels=2"
 whole=$((frames / period * period * 4))
-stream gstreamer_rtp_receiver_into_aplay "gst-launch-1.0 -q filesrc location=$tmp/in.wav ! wavparse \
-	! audioconvert ! rtpL16pay ! udpsink host=127.0.0.1 port=5004 &&
-	while [ \$(stat -c %s $tmp/out.raw) -lt $whole ]; do sleep 0.1; done &&
-	pkill -INT -x gst-launch-1.0" sh -c "gst-launch-1.0 -q udpsrc port=5004 \
-	buffer-size=4194304 caps='$rtp' ! rtpL16depay ! audioconvert ! audio/x-raw,format=S16LE \
-	! fdsink fd=1 | aplay -D netaudio $fmt"
+stream gstreamer_rtp_receiver_into_aplay "cat $tmp/in.wav" sh -c "
+	{ gst-launch-1.0 -q filesrc location=$tmp/fifo ! wavparse ! audioconvert ! rtpL16pay \
+		! udpsink host=127.0.0.1 port=5004 &&
+	  while [ \$(stat -c %s $tmp/out.raw 2>/dev/null || echo 0) -lt $whole ]; do sleep 0.1; done
+	  pkill -INT -x gst-launch-1.0; } &
+	gst-launch-1.0 -q udpsrc port=5004 buffer-size=4194304 caps='$rtp' ! rtpL16depay \
+		! audioconvert ! audio/x-raw,format=S16LE ! fdsink fd=1 | aplay -D netaudio $fmt"
 
 # The pace: pv feeds the signal at half and at eight times real time.
 audio_ms=$((frames * 1000 / rate))

@@ -4,8 +4,9 @@
  * close destroys the timer while the program lives on (and the id can be had again), start,
  * pause, drop, prepare and drain do what they do on a hw PCM, and TRIGGERs fire for whole
  * periods only, never while paused or stopped; the slave's buffer is the program's, not the
- * largest snd-aloop allows.  The TRIGGERs are counted in rust_utimer's listing (debugfs).  Run by alsa_plugin_test.sh, which loads rust_utimer and snd-aloop
- * (timer_source=-1.4.0) and defines pcm.netaudio in ~/.asoundrc.
+ * largest snd-aloop allows.  The TRIGGERs are counted in rust_utimer's listing (debugfs).
+ * Run by alsa_plugin_test.sh, which loads rust_utimer and snd-aloop (timer_source=-1.4.0) and
+ * defines pcm.netaudio in ~/.asoundrc.
  *   plugin_client [--plan] [PCM]
  */
 #include <errno.h>

@@ -28,18 +28,11 @@
 #include <unistd.h>
 
 #include "aloop_helpers.h"
+#include "bench_stats.h"
 
 #define RATE 48000
 #define PERIOD 480
 #define WARMUP 20
-
-static double now_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
 
 static const struct stream_cfg cfg = { .rate = RATE, .period = PERIOD };
 
@@ -101,13 +94,6 @@ out:
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 struct result {
 	double cpu_ms_per_s, total_ms_per_s, p50_us, p99_us;
 };
@@ -167,7 +153,7 @@ static int round_of(const char *self, int plugin, int seconds, struct result *r)
 			cap ? snd_strerror(i) : "no timer");
 		return -1;
 	}
-	next = now_us();
+	next = now_ns() / 1e3;
 	for (k = 0; k < periods; k++) {
 		struct timespec ts;
 
@@ -181,12 +167,12 @@ static int round_of(const char *self, int plugin, int seconds, struct result *r)
 			fprintf(stderr, "plugin_bench: the writer took no input at period %d\n", k);
 			return -1;
 		}
-		t_w = now_us();
+		t_w = now_ns() / 1e3;
 		if (snd_pcm_readi(cap, buf, PERIOD) != PERIOD) {
 			fprintf(stderr, "plugin_bench: no capture of period %d\n", k);
 			return -1;
 		}
-		delay[k] = now_us() - t_w;
+		delay[k] = now_ns() / 1e3 - t_w;
 		if (buf[0] != (k & 0x7fff) || buf[1] != 0x5555)
 			bad++;
 		ts.tv_sec = (time_t)(next / 1e6);
@@ -214,12 +200,6 @@ static int round_of(const char *self, int plugin, int seconds, struct result *r)
 	r->p99_us = delay[WARMUP + (periods - WARMUP) * 99 / 100];
 	free(delay);
 	return 0;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv)

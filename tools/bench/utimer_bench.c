@@ -32,6 +32,7 @@
 
 #include "../../uapi/rust_utimer.h"
 #include "aloop_helpers.h"
+#include "bench_stats.h"
 
 enum { UPSTREAM, OURS, NIMPL };
 
@@ -41,14 +42,6 @@ static int rounds = 21;
 static FILE *json;
 
 #define RES_1MS 1000000ULL	/* 48 frames at 48 kHz */
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static void die(const char *fmt, ...)
 {
@@ -80,19 +73,6 @@ static int must_create(int impl, unsigned int *id)
 	if (fd < 0)
 		die("CREATE on %s: %s", impl_devs[impl], strerror(-fd));
 	return fd;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double percentile(double *v, int n, double p)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[(int)(p * (n - 1) + 0.5)];
 }
 
 static int json_first = 1;

@@ -164,12 +164,24 @@ static int create_timer(int ctl, __u64 resolution, int want_id, unsigned int id,
 	return OK;
 }
 
+/* --id, of run and setup. */
+static const struct option id_option[] = {
+	{ "id", required_argument, NULL, 'I' },
+	{ 0 }
+};
+
+/* A timer id from @s (decimal, 0x hex or 0 octal) into @id; -1 when it is not one up to @max. */
+static int parse_id(const char *s, unsigned long long max, unsigned long long *id)
+{
+	char *end;
+
+	errno = 0;
+	*id = strtoull(s, &end, 0);
+	return errno || *end || !*s || *id > max ? -1 : 0;
+}
+
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "id", required_argument, NULL, 'I' },
-		{ 0 }
-	};
 	unsigned long long ns = 0, rate = 0, frames = 0;
 	unsigned long interval_us = 0;
 	const char *dev = UTIMER_DEVICE;
@@ -178,14 +190,12 @@ static int run(int argc, char **argv)
 	unsigned long long triggers = 0, id = 0;
 	struct timespec due;
 	int opt, port = -1, udp = -1, fd, status = OK, want_id = 0;
-	char *end;
 
-	while ((opt = getopt_long(argc, argv, "n:r:p:i:u:D:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:r:p:i:u:D:", id_option, NULL)) != -1) {
 		switch (opt) {
 		case 'I':
-			errno = 0;
-			id = strtoull(optarg, &end, 0);
-			if (errno || *end || !*optarg || id > 0xffffffffULL)
+			/* The kernel refuses an id not below max_timers (exit 2 then). */
+			if (parse_id(optarg, 0xffffffffULL, &id) < 0)
 				return usage();
 			want_id = 1;
 			break;
@@ -271,16 +281,14 @@ static int in_group(const char *name)
 static int setup(int argc, char **argv)
 {
 	unsigned long long id = 0;
-	char *end;
+	int opt;
 
-	if (argc == 3 && !strcmp(argv[1], "--id")) {
-		errno = 0;
-		id = strtoull(argv[2], &end, 0);
-		if (errno || *end || !*argv[2] || id > 4095)
+	/* No kernel to ask: the largest id of the largest max_timers (4096). */
+	while ((opt = getopt_long(argc, argv, "", id_option, NULL)) != -1)
+		if (opt != 'I' || parse_id(optarg, 4095, &id) < 0)
 			return usage();
-	} else if (argc != 1) {
+	if (optind != argc)
 		return usage();
-	}
 	printf("# snd-aloop on timer %llu, at every boot (as root):\n"
 	       "echo 'options snd-aloop timer_source=-1.%d.%llu' > /etc/modprobe.d/snd-aloop-utimer.conf\n"
 	       "echo rust_utimer > /etc/modules-load.d/rust_utimer.conf\n"

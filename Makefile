@@ -26,7 +26,7 @@ modules clean modules_install:
 # headers have no System.map, as Debian's), the udev rule that gives the audio group
 # /dev/utimer, the `utimer` tool, and the utimer PCM (alsa-lib's plugin directory and
 # /etc/alsa/conf.d; it needs libasound2-dev).  DESTDIR stages it all (no depmod, no udev
-# reload then).
+# reload then).  TOOLS_OUT=DIR builds the tools in DIR instead of beside their sources.
 PREFIX ?= /usr/local
 UDEVDIR ?= /etc/udev/rules.d
 install:
@@ -34,8 +34,8 @@ install:
 		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR) DEPMOD=true) modules_install
 	$(if $(DESTDIR),,depmod -a $(shell cat $(KDIR)/include/config/kernel.release))
 	install -D -m 0644 udev/60-rust-utimer.rules $(DESTDIR)$(UDEVDIR)/60-rust-utimer.rules
-	$(MAKE) -C tools/utimer install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
-	$(MAKE) -C tools/alsa-plugin install DESTDIR=$(DESTDIR)
+	$(MAKE) -C tools/utimer install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) $(if $(TOOLS_OUT),OUT=$(TOOLS_OUT))
+	$(MAKE) -C tools/alsa-plugin install DESTDIR=$(DESTDIR) $(if $(TOOLS_OUT),OUT=$(TOOLS_OUT))
 	$(if $(DESTDIR),,-udevadm control --reload && udevadm trigger --sysname-match=utimer)
 
 demo:

@@ -11,19 +11,27 @@ die() { printf '\033[1;31m[rust_utimer] error:\033[0m %s\n' "$*" >&2; exit 1; }
 KERNELS_TSV=$TOP/kernels.tsv
 # kernel_names [full|core]: the names in the table, in its order (only those with these tests).
 kernel_names() { awk -v t="${1:-}" '!/^#/ && NF >= 6 && (t == "" || $6 == t) { print $1 }' "$KERNELS_TSV"; }
-# kernel NAME: K_NAME, K_RELEASE, K_VERSION, K_SUITE, K_ROOT (the root's name), K_TESTS of that
-# kernel; K_SERIES (7.3), K_HEADERS and K_MOD (its headers and the module's build directory, in
-# its root); and ROOT, the directory of its root, for in_root and vm-run.
+# kernel NAME: K_NAME, K_RELEASE, K_VERSION, K_SUITE, K_ROOT (the root's name), K_TESTS, K_ARCH
+# of that kernel; K_MACH, its `uname -m` (x86_64, aarch64); K_SERIES (7.3), K_HEADERS and K_MOD
+# (its headers and the module's build directory, in its root); ROOT, the directory of its root,
+# for in_root; GUEST_ROOT, its guest's root for vm-run (ROOT itself, but for another
+# architecture than amd64).
 kernel() {
 	local line
 	line=$(awk -v n="$1" '!/^#/ && $1 == n' "$KERNELS_TSV")
 	[ -n "$line" ] || die "no kernel '$1' in kernels.tsv (there: $(kernel_names | tr '\n' ' '))"
-	read -r K_NAME K_RELEASE K_VERSION K_SUITE K_ROOT K_TESTS <<< "$line"
+	read -r K_NAME K_RELEASE K_VERSION K_SUITE K_ROOT K_TESTS K_ARCH <<< "$line"
+	case $K_ARCH in
+	amd64) K_MACH=x86_64 ;;
+	arm64) K_MACH=aarch64 ;;
+	*) die "kernels.tsv: $K_NAME: no architecture or one the scripts do not know ('$K_ARCH')" ;;
+	esac
 	K_SERIES=$(echo "$K_RELEASE" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
 	K_HEADERS=/usr/src/linux-headers-$K_RELEASE
 	# The module's output directory (MO=): build/NAME in the repo, one per kernel.
 	K_MOD=$SRC_IN_ROOT/build/$K_NAME
 	ROOT=$(root_dir "$K_ROOT")
+	GUEST_ROOT=$(guest_root_dir "$K_ROOT" "$K_ARCH")
 }
 
 # Bump when a root's package list or layout changes.
@@ -40,6 +48,11 @@ root_dir() {
 		echo "$CACHE/root-$1-r$ROOT_REV"
 	fi
 }
+# guest_root_dir NAME ARCH: the root a guest of that architecture runs: the root NAME itself for
+# amd64, a root of its own (the same suite, debootstrap --arch ARCH) for another.
+guest_root_dir() {
+	if [ "$2" = amd64 ]; then root_dir "$1"; else echo "$CACHE/root-$1-$2-r$ROOT_REV"; fi
+}
 # The repo, as a root sees it (bind-mounted by in_root).
 SRC_IN_ROOT=/src
 
@@ -55,6 +68,10 @@ VNG_VENV=$CACHE/venv-vng-$VNG_VERSION
 # The kernel source (for the selftest harness) and its installed uapi headers, in the main root.
 KSRC_IN_ROOT=/usr/src/$KSRC_PKG
 UAPI_IN_ROOT=/usr/src/$KSRC_PKG-uapi
+
+# uapi_dir SERIES ARCH: the uapi headers of linux-source-SERIES for ARCH (Linux's name: arm64,
+# arm), installed by scripts/provision for the selftests of another architecture than x86.
+uapi_dir() { echo "/usr/src/linux-source-$1-$2-uapi"; }
 
 # The debug kernel (scripts/debug-kernel): keyed by the source package and the config fragment.
 DEBUG_FRAGMENT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/kconfig/debug.config

@@ -36,8 +36,12 @@ cleanup() {
 	rm -rf "$over"
 }
 
-# UTIMER_MO (run.sh): the module's build directory, where it is not the repo itself.
-make -C /src install KDIR="/usr/src/linux-headers-$kver" ${UTIMER_MO:+MO="$UTIMER_MO"} > "$over/log" 2>&1
+# UTIMER_MO (run.sh): the module's build directory, where it is not the repo itself.  The tools
+# are built here, by this machine's compiler, outside the repo: other guests (other
+# architectures among them) share it.
+mkdir -p "$over/tools"
+make -C /src install KDIR="/usr/src/linux-headers-$kver" ${UTIMER_MO:+MO="$UTIMER_MO"} \
+	TOOLS_OUT="$over/tools" > "$over/log" 2>&1
 rc=$?
 ktap_check $rc make_install_succeeds "$(tail -5 "$over/log" | tr '\n' ' ')"
 ls /lib/modules/"$kver"/updates/rust_utimer.ko* > /dev/null 2>&1
@@ -70,10 +74,10 @@ cleanup
 
 # The module DKMS built in the toolchain root (scripts/build: dkms add, dkms build), signed with
 # DKMS's MOK key, which this kernel does not know (no Secure Boot here: it loads, tainted E).
-dkms_ko=$(ls /var/lib/dkms/rust_utimer/*/"$kver"/x86_64/module/rust_utimer.ko* 2>/dev/null | head -1)
+dkms_ko=$(ls /var/lib/dkms/rust_utimer/*/"$kver"/"$(uname -m)"/module/rust_utimer.ko* 2>/dev/null | head -1)
 modprobe snd-timer	# modprobe -r took it with rust_utimer
 if [ -n "$dkms_ko" ] && insmod "$dkms_ko" 2> "$over.err" && [ -c /dev/utimer ]; then
-	out=$("$(dirname "$0")/build/utimer" run -n 10000000 < /dev/null 2>&1)
+	out=$("${UTIMER_BIN:-$(dirname "$0")/build}/utimer" run -n 10000000 < /dev/null 2>&1)
 	echo "$out" | grep -q '^id=0 '
 	ktap_check $? dkms_built_module_loads_and_creates_a_timer "$dkms_ko: $out"
 	rmmod rust_utimer

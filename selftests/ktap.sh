@@ -1,10 +1,20 @@
 # shellcheck shell=sh
 # SPDX-License-Identifier: GPL-2.0
 # Sourced by the shell selftests and run.sh: the kernel's own KTAP helpers
-# (tools/testing/selftests/kselftest/ktap_helpers.sh, from linux-source in the root, which is
-# also the guest's root), and what our tests share on top of them.
+# (tools/testing/selftests/kselftest/ktap_helpers.sh, copied from linux-source by
+# selftests/Makefile beside the programs: another architecture's guest root has no
+# linux-source), and what our tests share on top of them.
 
-. "${KSRC:-/usr/src/linux-source-7.3}/tools/testing/selftests/kselftest/ktap_helpers.sh"
+# UTIMER_BIN: the programs of this machine's architecture (selftests/Makefile's OUT: build for
+# x86_64, build-aarch64 for arm64).
+if [ -z "${UTIMER_BIN:-}" ]; then
+	case $(uname -m) in
+	x86_64) UTIMER_BIN=$(cd "$(dirname "$0")" && pwd)/build ;;
+	*) UTIMER_BIN=$(cd "$(dirname "$0")" && pwd)/build-$(uname -m) ;;
+	esac
+	export UTIMER_BIN
+fi
+. "$UTIMER_BIN/ktap_helpers.sh"
 
 # ktap_plan_or_exit N [ARG]: with --plan as ARG, print N and exit (run.sh adds up the plans
 # before anything runs); else print the KTAP header and the plan.

@@ -32,7 +32,7 @@ for a do
 	shift
 	if [ "$a" = --plan ]; then plan_only=1; else set -- "$@" "$a"; fi
 done
-bin=$(cd "$(dirname "$0")" && pwd)/build/examples
+bin=${UTIMER_BIN:-$(cd "$(dirname "$0")" && pwd)/build}/examples
 secs=6
 dev=/dev/utimer
 long=

@@ -15,16 +15,18 @@
 # The kernel log is read after every test program: a report in it is a "not ok" naming the
 # test; on a kernel with kmemleak, a scan at the end must find no leak.
 # REGEX (scripts/mutants): only the tests whose names match; whole programs by these words:
-# netaudio_, aloop_, parity_, stress_, i386, upstream_, lifecycle_, cli_, plugin_, install_.
+# netaudio_, aloop_, parity_, stress_, i386 (armhf on arm64), upstream_, lifecycle_, cli_,
+# plugin_, install_.
 # UTIMER_SUITE=core (scripts/check, for the kernels of kernels.tsv marked "core"): the suite's
-# core only: abi_test, the harness programs, aloop_test's four streams, the i386 programs,
+# core only: abi_test, the harness programs, aloop_test's four streams, the 32-bit programs,
 # netaudio (as UTIMER_NETAUDIO_ARGS says), make install and DKMS; no sweep, reliability, upstream
 # selftest, lifecycle or CLI tests.
 # Exit status: 0 when every result passed, 1 when one failed.
 set -u
 cd "$(dirname "$0")/.."
 . selftests/ktap.sh
-bin=$PWD/selftests/build
+# The programs of this machine's architecture (ktap.sh), for the scripts below too.
+bin=$UTIMER_BIN
 ko=${1:-$PWD/build/stock/rust_utimer.ko}
 only=${2:-.}
 want() { printf '%s\n' "$1" | grep -qE "$only"; }
@@ -39,8 +41,13 @@ HARNESS="create_test tick_test module_test"
 
 upstream=
 config CONFIG_SND_UTIMER | grep -q '=y' && upstream=1
-ia32=
-config CONFIG_IA32_EMULATION | grep -q '=y' && ia32=1
+# 32-bit programs: i386 on x86_64 (CONFIG_IA32_EMULATION), armhf on arm64 (CONFIG_COMPAT).
+compat32=
+case $(uname -m) in
+x86_64) abi32=i386; config CONFIG_IA32_EMULATION | grep -q '=y' && compat32=1 ;;
+aarch64) abi32=armhf; config CONFIG_COMPAT | grep -q '=y' && compat32=1 ;;
+*) abi32=none ;;
+esac
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 kmemleak=
 [ -w /sys/kernel/debug/kmemleak ] && kmemleak=1
@@ -203,23 +210,24 @@ ours() {
 			[ "$pass" = plan ] || echo "# stat seconds_stress_${mode%% *} $(($(date +%s) - t0))"
 		done
 	fi
-	# 32-bit tasks: the same ABI and behaviour tests, built for i386, through compat_ioctl.
-	if want i386; then
-		if [ -n "$ia32" ]; then
-			step rust_utimer_i386 abi_test32 "$(plan_of "$bin/abi_test32")" "$bin/abi_test32"
+	# 32-bit tasks: the same ABI and behaviour tests, built for i386 (x86_64) or armhf (arm64),
+	# through compat_ioctl.
+	if want "$abi32"; then
+		if [ -n "$compat32" ]; then
+			step "rust_utimer_$abi32" abi_test32 "$(plan_of "$bin/abi_test32")" "$bin/abi_test32"
 			# Each program whole (one kernel-log read per program).
 			for p in $HARNESS; do
 				n=$("$bin/${p}32" --list 2>/dev/null | wc -l)
 				if [ "$n" -gt 0 ]; then
-					step rust_utimer_i386 "${p}32" "$n" "$bin/${p}32"
+					step "rust_utimer_$abi32" "${p}32" "$n" "$bin/${p}32"
 				else
-					check "${p}32_lists_its_tests@rust_utimer_i386" 1
+					check "${p}32_lists_its_tests@rust_utimer_$abi32" 1
 				fi
 			done
 		elif [ "$pass" = plan ]; then
 			planned=$((planned + 1))
 		else
-			echo "ok 1 i386_tests@rust_utimer_i386 # SKIP no CONFIG_IA32_EMULATION"
+			echo "ok 1 ${abi32}_tests@rust_utimer_$abi32 # SKIP this kernel runs no 32-bit programs (no CONFIG_IA32_EMULATION or CONFIG_COMPAT)"
 		fi
 	fi
 	# Upstream's own selftest, unmodified, through the preload library.

@@ -19,7 +19,7 @@ fi
 impl=$1
 echo "TAP version 13"
 echo "1..1"
-bin=$(cd "$(dirname "$0")" && pwd)/build
+bin=${UTIMER_BIN:-$(cd "$(dirname "$0")" && pwd)/build}
 run="$bin/../../tools/preload/utimer-run"
 export UTIMER_PRELOAD_LIB=$bin/libutimer-preload.so
 # Where the kernel has its own utimers, CREATE on /dev/snd/timer succeeds without us: force.

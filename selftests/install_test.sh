@@ -12,7 +12,10 @@ set -u
 ktap_plan_or_exit 8 "${1:-}"
 kver=$(uname -r)
 over=$(mktemp -d)
-mounted=
+# On a tmpfs of its own: virtme-ng's shell init (another architecture's guest) makes /tmp an
+# overlay, which cannot hold an overlay's upper directory.
+mount -t tmpfs tmpfs "$over"
+mounted=$over
 # /etc before /etc/udev/rules.d (unmounted in the reverse order); alsa-lib's plugin directory.
 multiarch=$(cc -print-multiarch)
 for d in /etc /lib/modules /etc/udev/rules.d /usr/local "/usr/lib/$multiarch"; do
@@ -28,11 +31,12 @@ if [ -f "$run_rule" ]; then
 fi
 cleanup() {
 	modprobe -r rust_utimer 2>/dev/null
-	for d in $mounted; do umount "$d"; done
+	for d in $mounted; do [ "$d" = "$over" ] || umount "$d"; done
 	if [ -f "$over/run-rule" ]; then
 		mv "$over/run-rule" "$run_rule"
 		udevadm control --reload
 	fi
+	umount "$over"
 	rm -rf "$over"
 }
 

@@ -30,10 +30,20 @@ bin=$UTIMER_BIN
 ko=${1:-$PWD/build/stock/rust_utimer.ko}
 only=${2:-.}
 want() { printf '%s\n' "$1" | grep -qE "$only"; }
+# UTIMER_SUITE=core+cli+upstream: the core and those programs of the rest (their words above,
+# without the underscore).
 core=
-[ "${UTIMER_SUITE:-full}" = core ] && core=1
-# want_full NAME: NAME is selected and the whole suite runs.
-want_full() { [ -z "$core" ] && want "$1"; }
+extra=
+case ${UTIMER_SUITE:-full} in
+core*) core=1 extra=$(echo "${UTIMER_SUITE#core}" | tr '+' ' ') ;;
+esac
+# want_full NAME: NAME is selected and the whole suite runs, or NAME is one of the extras.
+want_full() {
+	want "$1" || return 1
+	[ -z "$core" ] && return 0
+	case " $extra " in *" ${1%_} "*) return 0 ;; esac
+	return 1
+}
 config() { { zcat /proc/config.gz 2>/dev/null || cat "/lib/modules/$(uname -r)/config"; } | grep -E "^(# )?$1[= ]"; }
 tmpd=$(mktemp -d)
 # The kselftest-harness programs, run one test at a time so that the kernel log is read after each.

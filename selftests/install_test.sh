@@ -31,12 +31,13 @@ if [ -f "$run_rule" ]; then
 fi
 cleanup() {
 	modprobe -r rust_utimer 2>/dev/null
-	for d in $mounted; do [ "$d" = "$over" ] || umount "$d"; done
+	# Lazily: udevd, told to reload, keeps files of /lib/modules open.
+	for d in $mounted; do [ "$d" = "$over" ] || umount -l "$d"; done
 	if [ -f "$over/run-rule" ]; then
 		mv "$over/run-rule" "$run_rule"
 		udevadm control --reload
 	fi
-	umount "$over"
+	umount -l "$over"
 	rm -rf "$over"
 }
 

@@ -34,7 +34,8 @@ install:
 		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR) DEPMOD=true) modules_install
 	$(if $(DESTDIR),,depmod -a $(shell cat $(KDIR)/include/config/kernel.release))
 	install -D -m 0644 udev/60-rust-utimer.rules $(DESTDIR)$(UDEVDIR)/60-rust-utimer.rules
-	$(MAKE) -C tools/utimer install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) $(if $(TOOLS_OUT),OUT=$(TOOLS_OUT))
+	$(MAKE) -C tools/utimer install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) \
+		$(if $(TOOLS_OUT),OUT=$(TOOLS_OUT))
 	$(MAKE) -C tools/alsa-plugin install DESTDIR=$(DESTDIR) $(if $(TOOLS_OUT),OUT=$(TOOLS_OUT))
 	$(if $(DESTDIR),,-udevadm control --reload && udevadm trigger --sysname-match=utimer)
 

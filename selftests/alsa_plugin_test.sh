@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ktap.sh"
 ktap_plan_or_exit 32 "${1:-}"
 ko=$1
-b=${UTIMER_BIN:-$here/build}
+b=$UTIMER_BIN
 listing=/sys/kernel/debug/rust_utimer/timers
 tmp=$(mktemp -d)
 rate=48000

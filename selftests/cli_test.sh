@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ktap.sh"
 ktap_plan_or_exit 20 "${1:-}"
 ko=$1
-b=${UTIMER_BIN:-$here/build}
+b=$UTIMER_BIN
 utimer=$b/utimer
 counter=$b/counter/global-timer	# selftests/tick_counter.c
 listing=/sys/kernel/debug/rust_utimer/timers

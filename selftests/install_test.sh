@@ -82,7 +82,7 @@ cleanup
 dkms_ko=$(ls /var/lib/dkms/rust_utimer/*/"$kver"/"$(uname -m)"/module/rust_utimer.ko* 2>/dev/null | head -1)
 modprobe snd-timer	# modprobe -r took it with rust_utimer
 if [ -n "$dkms_ko" ] && insmod "$dkms_ko" 2> "$over.err" && [ -c /dev/utimer ]; then
-	out=$("${UTIMER_BIN:-$(dirname "$0")/build}/utimer" run -n 10000000 < /dev/null 2>&1)
+	out=$("$UTIMER_BIN/utimer" run -n 10000000 < /dev/null 2>&1)
 	echo "$out" | grep -q '^id=0 '
 	ktap_check $? dkms_built_module_loads_and_creates_a_timer "$dkms_ko: $out"
 	rmmod rust_utimer

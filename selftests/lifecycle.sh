@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 ktap_plan_or_exit 3 "${1:-}"
 ko=$1
 cycles=${2:-100}
-utimer_hold=${UTIMER_BIN:-$here/build}/utimer_hold	# selftests/utimer_hold.c
+utimer_hold=$UTIMER_BIN/utimer_hold	# selftests/utimer_hold.c
 listing=/sys/kernel/debug/rust_utimer/timers
 [ -d /sys/kernel/debug/rust_utimer ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 

@@ -12,18 +12,21 @@ KERNELS_TSV=$TOP/kernels.tsv
 # kernel_names [full|core]: the names in the table, in its order (only those with these tests).
 kernel_names() { awk -v t="${1:-}" '!/^#/ && NF >= 6 && (t == "" || $6 == t) { print $1 }' "$KERNELS_TSV"; }
 # kernel NAME: K_NAME, K_RELEASE, K_VERSION, K_SUITE, K_ROOT (the root's name), K_TESTS, K_ARCH
-# of that kernel; K_MACH, its `uname -m` (x86_64, aarch64); K_SERIES (7.3), K_HEADERS and K_MOD
-# (its headers and the module's build directory, in its root); ROOT, the directory of its root,
-# for in_root; GUEST_ROOT, its guest's root for vm-run (ROOT itself, but for another
-# architecture than amd64).
+# of that kernel; K_MACH, its `uname -m` (x86_64, aarch64), K_ELF (readelf's name of its
+# machine), and for another architecture than amd64 K_CROSS (its cross compilers' triplet) and
+# K_ARCH32, K_CROSS32 (its 32-bit programs' Linux architecture and triplet); K_SERIES (7.3),
+# K_HEADERS and K_MOD (its headers and the module's build directory, in its root); ROOT, the
+# directory of its root, for in_root; GUEST_ROOT, its guest's root for vm-run (ROOT itself, but
+# for another architecture than amd64).
 kernel() {
 	local line
 	line=$(awk -v n="$1" '!/^#/ && $1 == n' "$KERNELS_TSV")
 	[ -n "$line" ] || die "no kernel '$1' in kernels.tsv (there: $(kernel_names | tr '\n' ' '))"
 	read -r K_NAME K_RELEASE K_VERSION K_SUITE K_ROOT K_TESTS K_ARCH <<< "$line"
 	case $K_ARCH in
-	amd64) K_MACH=x86_64 ;;
-	arm64) K_MACH=aarch64 ;;
+	amd64) K_MACH=x86_64 K_ELF=X86-64 K_CROSS= K_ARCH32= K_CROSS32= ;;
+	arm64) K_MACH=aarch64 K_ELF=AArch64 K_CROSS=aarch64-linux-gnu K_ARCH32=arm
+		K_CROSS32=arm-linux-gnueabihf ;;
 	*) die "kernels.tsv: $K_NAME: no architecture or one the scripts do not know ('$K_ARCH')" ;;
 	esac
 	K_SERIES=$(echo "$K_RELEASE" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')

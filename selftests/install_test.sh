@@ -63,9 +63,9 @@ rc=$?
 ktap_check $? installed_utimer_pcm_is_found_by_alsa_lib "exit $rc: $out"
 modprobe rust_utimer && [ -c /dev/utimer ]
 ktap_check $? modprobe_finds_the_installed_module
-udevadm settle --timeout=10 2>/dev/null
-perm=$(stat -c '%G %a' /dev/utimer 2>/dev/null)
 if udevadm control --ping 2>/dev/null; then
+	wait_udev_rule /dev/utimer
+	perm=$(stat -c '%G %a' /dev/utimer 2>/dev/null)
 	[ "$perm" = "audio 660" ]
 	ktap_check $? installed_udev_rule_gives_the_audio_group_the_device "/dev/utimer is $perm"
 else

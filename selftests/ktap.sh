@@ -49,6 +49,19 @@ wait_until() {
 	done
 }
 
+# udev_applied DEV: udev has handled DEV's uevent and its rule: DEV is the audio group's, 0660.
+udev_applied() {
+	[ "$(stat -c '%G %a' "$1" 2>/dev/null)" = "audio 660" ]
+}
+# wait_udev_rule DEV: where a udev rule for DEV acts (run.sh's UTIMER_UDEV_RULE, or udevd runs
+# and the test installed one), wait until it applied to a node just made.  `udevadm settle`
+# alone is not enough: it waits for udevd's queue, which is empty until udevd has read the
+# kernel's uevent (seen on arm64 under TCG: settle returned before the node was chowned).
+wait_udev_rule() {
+	udevadm settle --timeout=30 2>/dev/null
+	wait_until 30 udev_applied "$1"
+}
+
 # now_ms: CLOCK_REALTIME in milliseconds.
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))

@@ -2,7 +2,8 @@
 #
 # Out-of-tree build of rust_utimer:  make [KDIR=/path/to/kernel/build] [MO=output directory]
 # Install (as root): make install [DESTDIR=...] [PREFIX=/usr/local]: the module (updates/,
-# depmod), the udev rule, the utimer tool, the utimer PCM.  DKMS: dkms.conf.
+# depmod), the udev rule, the utimer and utimer-run tools, the utimer PCM.  DKMS: dkms.conf.
+# Debian packages: make deb (debian/, Documentation/install.rst).
 # Project commands (provision a Debian trixie toolchain root, boot the stock kernel in QEMU):
 #   make demo    stream a tone through snd-aloop driven by a utimer, in a VM
 #   make check   lint, build, and run every test in a VM per kernel of kernels.tsv (and the
@@ -12,6 +13,8 @@
 #   make netaudio [DURATION=120] the network audio example (examples/) long, utimer against
 #                aloop's own clocks, with its figures
 #   make plugin-bench  the utimer PCM through aplay against a program that triggers itself
+#   make deb     the Debian packages (rust-utimer-dkms, rust-utimer-tools) in build/deb/, and
+#                lintian on them
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 # MO=DIR: the objects and the module in DIR instead of beside the sources.
@@ -24,7 +27,7 @@ modules clean modules_install:
 
 # The module (in /lib/modules/<version>/updates, then depmod: kbuild skips it where the
 # headers have no System.map, as Debian's), the udev rule that gives the audio group
-# /dev/utimer, the `utimer` tool, and the utimer PCM (alsa-lib's plugin directory and
+# /dev/utimer, the `utimer` and `utimer-run` tools, and the utimer PCM (alsa-lib's plugin directory and
 # /etc/alsa/conf.d; it needs libasound2-dev).  DESTDIR stages it all (no depmod, no udev
 # reload then).  TOOLS_OUT=DIR builds the tools in DIR instead of beside their sources.
 PREFIX ?= /usr/local
@@ -37,6 +40,8 @@ install:
 	$(MAKE) -C tools/utimer install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) \
 		$(if $(TOOLS_OUT),OUT=$(TOOLS_OUT))
 	$(MAKE) -C tools/alsa-plugin install DESTDIR=$(DESTDIR) $(if $(TOOLS_OUT),OUT=$(TOOLS_OUT))
+	$(MAKE) -C tools/preload install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) \
+		$(if $(TOOLS_OUT),OUT=$(TOOLS_OUT))
 	$(if $(DESTDIR),,-udevadm control --reload && udevadm trigger --sysname-match=utimer)
 
 demo:
@@ -57,4 +62,7 @@ netaudio:
 plugin-bench:
 	scripts/plugin-bench
 
-.PHONY: all modules clean modules_install install demo check stress bench netaudio plugin-bench
+deb:
+	scripts/deb
+
+.PHONY: all modules clean modules_install install demo check stress bench netaudio plugin-bench deb

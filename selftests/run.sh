@@ -16,7 +16,7 @@
 # test; on a kernel with kmemleak, a scan at the end must find no leak.
 # REGEX (scripts/mutants): only the tests whose names match; whole programs by these words:
 # netaudio_, aloop_, parity_, stress_, i386 (armhf on arm64), upstream_, lifecycle_, cli_,
-# plugin_, install_.
+# plugin_, install_, deb_.
 # UTIMER_SUITE=core (scripts/check, for the kernels of kernels.tsv marked "core"): the suite's
 # core only: abi_test, the harness programs, aloop_test's four streams, the 32-bit programs,
 # netaudio (as UTIMER_NETAUDIO_ARGS says), make install and DKMS; no sweep, reliability, upstream
@@ -31,12 +31,20 @@ ko=${1:-$PWD/build/stock/rust_utimer.ko}
 only=${2:-.}
 want() { printf '%s\n' "$1" | grep -qE "$only"; }
 # UTIMER_SUITE=core+cli+upstream: the core and those programs of the rest (their words above,
-# without the underscore).
+# without the underscore); full+deb: the whole suite and the Debian packages' test.
 core=
 extra=
 case ${UTIMER_SUITE:-full} in
 core*) core=1 extra=$(echo "${UTIMER_SUITE#core}" | tr '+' ' ') ;;
+full*) extra=$(echo "${UTIMER_SUITE#full}" | tr '+' ' ') ;;
 esac
+# want_extra NAME: NAME is selected and one of the extras (the tests that run only where
+# kernels.tsv names them: deb).
+want_extra() {
+	want "$1" || return 1
+	case " $extra " in *" ${1%_} "*) return 0 ;; esac
+	return 1
+}
 # want_full NAME: NAME is selected and the whole suite runs, or NAME is one of the extras.
 want_full() {
 	want "$1" || return 1
@@ -92,8 +100,10 @@ step() {
 	impl=$1 name=$2 n=$3
 	shift 3
 	echo "# RUN $name@$impl"
+	step_t0=$(date +%s)
 	"$@" > "$tmpd/out" 2>&1
 	rc=$?
+	step_t0=$(($(date +%s) - step_t0))
 	sed -E "s/^((not )?ok [0-9]+ [^ #]+)/\1@$impl/; s/^(TAP version|1\.\.[0-9])/# \1/" "$tmpd/out"
 	got=$(grep -cE '^(not )?ok ' "$tmpd/out")
 	if [ "$got" != "$n" ]; then
@@ -102,6 +112,8 @@ step() {
 		echo "not ok ${name}_exit_status@$impl # exited with $rc"
 	fi
 	log_after "$name@$impl"
+	# Where the guest's time goes.
+	echo "# time $name@$impl $step_t0 s"
 }
 # check NAME STATUS [DIAGNOSTIC]: a result of this script's own (planned as 1).
 check() {
@@ -195,7 +207,7 @@ ours() {
 			cp udev/60-rust-utimer.rules /run/udev/rules.d/
 			udevadm control --reload
 			udevadm trigger --action=add --sysname-match=utimer
-			udevadm settle --timeout=60
+			wait_udev_rule /dev/utimer
 			export UTIMER_UDEV_RULE=1
 			echo "# udev rule applied: /dev/utimer is $(stat -c '%U:%G %a' /dev/utimer)"
 		fi
@@ -286,6 +298,10 @@ main() {
 	# `make install`, where the kernel's headers are (Debian's stock kernel): modprobe, udev, PATH.
 	[ -n "$install" ] && want install_ && step rust_utimer install_test \
 		"$(plan_of sh selftests/install_test.sh)" sh selftests/install_test.sh
+	# The Debian packages (make deb), where kernels.tsv says "deb": apt install, DKMS for each
+	# kernel, apt remove.
+	want_extra deb_ && step rust_utimer deb_test "$(plan_of sh selftests/deb_test.sh)" \
+		sh selftests/deb_test.sh
 	if [ -n "$kmemleak" ]; then
 		if [ "$pass" = run ]; then
 			# Objects younger than a few seconds are not reported: scan, wait, scan again.

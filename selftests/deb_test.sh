@@ -1,0 +1,183 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The Debian packages (`make deb`, build/deb/) as a user installs them, in the guest on Debian's
+# stock kernel (selftests/run.sh, where kernels.tsv names "deb"): apt installs them with their
+# real dependencies, which the guest's root (the toolchain root) has, as Debian's archive would
+# give them; DKMS builds the module for the running kernel and for the other kernel of the root
+# (the rt flavour); the module loads, /dev/utimer is root:audio 0660, `utimer run` ticks a timer
+# snd-aloop captures from; installing a kernel's headers rebuilds it for that kernel; a missing
+# build dependency stops in PRE_BUILD with what to install; `apt remove` leaves nothing.
+# The guest's root is read-only: /etc, /usr and /var get a tmpfs overlay for the test, removed at
+# the end.  What the root's own DKMS build (scripts/build) registered is taken out first, so
+# that the packages meet a machine that never had the module.
+#   selftests/deb_test.sh [--plan]
+# KTAP; rust_utimer must not be loaded when it starts.  Builds the module three times in the
+# guest (about N min under TCG).
+set -u
+. "$(dirname "$0")/ktap.sh"
+ktap_plan_or_exit 12 "${1:-}"
+kver=$(uname -r)
+debs=/src/build/deb
+pkgs="rust-utimer-dkms rust-utimer-tools"
+ver=$(dpkg-deb -f "$(ls "$debs"/rust-utimer-dkms_*_all.deb | head -1)" Version 2>/dev/null)
+dkms_m="-m rust_utimer -v ${ver%-*}"
+multiarch=$(cc -print-multiarch)
+over=$(mktemp -d)
+log=$over/log
+mount -t tmpfs tmpfs "$over"
+mounted=
+for d in /etc /usr /var; do
+	mkdir -p "$over$d/up" "$over$d/work"
+	mount -t overlay overlay -o "lowerdir=$d,upperdir=$over$d/up,workdir=$over$d/work" "$d" &&
+		mounted="$d $mounted"
+done
+# run.sh applies the rule from /run/udev/rules.d: out of the way, so only the packaged one acts.
+run_rule=/run/udev/rules.d/60-rust-utimer.rules
+[ ! -f "$run_rule" ] || mv "$run_rule" "$over/run-rule"
+udevadm control --reload 2>/dev/null
+cleanup() {
+	rmmod snd-aloop rust_utimer 2>/dev/null
+	for d in $mounted; do umount -l "$d"; done
+	[ ! -f "$over/run-rule" ] || mv "$over/run-rule" "$run_rule"
+	udevadm control --reload 2>/dev/null
+	umount -l "$over"
+	rm -rf "$over"
+}
+export DEBIAN_FRONTEND=noninteractive
+# apt: no network here, and none needed (what the packages depend on is installed).
+apt() { timeout 1800 apt-get -y -o Acquire::Retries=0 "$@" >> "$log" 2>&1; }
+say() { tail -"${1:-8}" "$log" | tr '\n' ' '; }
+
+# A machine without the module: the root's own DKMS registration gone.
+dkms remove $dkms_m --all > /dev/null 2>&1
+rm -rf /var/lib/dkms/rust_utimer /usr/src/rust_utimer-*
+
+# The kernels DKMS must build for: every one with headers for this architecture and Rust.
+kernels=
+for b in /lib/modules/*/build; do
+	k=${b%/build}
+	k=${k##*/}
+	grep -qs '^CONFIG_X86_64=y' "$b/.config" && grep -qs '^CONFIG_RUST=y' "$b/.config" &&
+		kernels="$kernels $k"
+done
+other=$(echo $kernels | tr ' ' '\n' | grep -vxF "$kver" | head -1)
+ktap_print_msg "kernels with headers here:$kernels"
+
+# built_for K: DKMS built and installed the module for kernel K.
+built_for() {
+	dkms status $dkms_m -k "$1" 2>/dev/null | grep -q ': installed' &&
+		ls /lib/modules/"$1"/updates/dkms/rust_utimer.ko* > /dev/null 2>&1
+}
+
+apt install "$debs"/rust-utimer-dkms_*_all.deb "$debs"/rust-utimer-tools_*_"$(dpkg --print-architecture)".deb
+ktap_check $? apt_installs_the_two_packages "$(say)"
+built_for "$kver"
+ktap_check $? dkms_built_the_module_for_the_running_kernel "$(dkms status 2>&1)"
+[ -n "$other" ] && built_for "$other"
+ktap_check $? dkms_built_the_module_for_the_other_installed_kernel "other: ${other:-none}; $(dkms status 2>&1)"
+
+# What the packages put where Debian's tools look.
+files="/usr/lib/udev/rules.d/60-rust-utimer.rules /usr/lib/modules-load.d/rust-utimer.conf
+	/usr/bin/utimer /usr/bin/utimer-run /usr/lib/$multiarch/rust-utimer/libutimer-preload.so
+	/usr/lib/$multiarch/alsa-lib/libasound_module_pcm_utimer.so /etc/alsa/conf.d/60-utimer.conf
+	/usr/share/alsa/alsa.conf.d/60-utimer.conf /usr/include/rust_utimer.h
+	/usr/share/man/man1/utimer.1.gz /usr/share/man/man1/utimer-run.1.gz"
+missing=
+for f in $files; do
+	[ -e "$f" ] || missing="$missing $f"
+done
+preload=$(utimer-run sh -c 'echo "$LD_PRELOAD"' 2>&1)
+[ -z "$missing" ] && [ "$preload" = "/usr/lib/$multiarch/rust-utimer/libutimer-preload.so" ] &&
+	aplay -L 2>/dev/null | grep -qx utimer
+ktap_check $? packages_install_the_rule_the_tools_and_the_utimer_pcm \
+	"missing:${missing:- none}; utimer-run preloads '$preload'; aplay -L: $(aplay -L 2>&1 | grep -c .) PCMs"
+
+udevadm control --reload
+modprobe rust_utimer && [ -c /dev/utimer ] &&
+	modinfo -n rust_utimer | grep -q "^/lib/modules/$kver/updates/dkms/rust_utimer.ko"
+ktap_check $? modprobe_loads_the_module_dkms_built "$(modinfo -n rust_utimer 2>&1)"
+wait_udev_rule /dev/utimer
+perm=$(stat -c '%U:%G %a' /dev/utimer 2>&1)
+[ "$perm" = "root:audio 660" ]
+ktap_check $? packaged_udev_rule_gives_the_audio_group_the_device "/dev/utimer is $perm"
+
+# snd-aloop on timer 0, which `utimer run` creates and ticks once per line: the capture side
+# gets its 10 periods of 480 frames only if the ticks reach snd-aloop.
+modprobe snd-aloop timer_source=-1.4.0
+mkfifo "$over/ticks"
+utimer run --id 0 -r 48000 -p 480 < "$over/ticks" > "$over/utimer.out" 2>&1 &
+upid=$!
+exec 3> "$over/ticks"
+wait_until 30 grep -q '^id=0 ' "$over/utimer.out"
+timeout 60 arecord -D hw:Loopback,1,0 -f S16_LE -c 2 -r 48000 --period-size=480 \
+	--buffer-size=4800 -s 4800 "$over/capture.raw" > "$over/arecord.out" 2>&1 &
+apid=$!
+# One tick per 10 ms, until arecord has its 10 periods (or 30 s of ticks have gone by).
+i=0
+while kill -0 "$apid" 2>/dev/null && [ $i -lt 3000 ]; do
+	echo >&3
+	sleep 0.01
+	i=$((i + 1))
+done
+wait "$apid"
+arc=$?
+exec 3>&-
+wait "$upid"
+[ $arc = 0 ] && [ "$(stat -c %s "$over/capture.raw" 2>/dev/null)" = 19200 ] &&
+	grep -q '^triggers=' "$over/utimer.out"
+ktap_check $? utimer_run_ticks_a_timer_snd_aloop_captures_from \
+	"arecord exit $arc after $i ticks: $(head -c 200 "$over/arecord.out"); utimer: $(tr '\n' ' ' < "$over/utimer.out")"
+rmmod snd-aloop
+
+# At boot: systemd-modules-load reads the package's modules-load.d file.
+rmmod rust_utimer && /usr/lib/systemd/systemd-modules-load > "$over/modules-load.out" 2>&1 &&
+	[ -d /sys/module/rust_utimer ]
+ktap_check $? modules_load_d_loads_the_module_at_boot "$(cat "$over/modules-load.out")"
+
+# A kernel installed after the package: its image's removal hook takes its module away (as apt
+# remove of the image runs it), then its headers come back (from apt's cache): the headers'
+# hook builds the module for it.  Its Rust metadata, prepared when the root was made, stays in
+# its headers' directory (files of no package), so no `make prepare` runs here.
+if [ -n "$other" ]; then
+	/etc/kernel/prerm.d/dkms "$other" >> "$log" 2>&1
+	hpkg=$(dpkg -S "/usr/src/linux-headers-$other" 2>/dev/null | cut -d: -f1)
+	gone=1
+	! built_for "$other" && apt remove "$hpkg" && [ ! -e "/lib/modules/$other/build" ] || gone=0
+	[ $gone = 1 ] && apt install --no-install-recommends "$hpkg" && built_for "$other"
+	ktap_check $? installing_a_kernels_headers_builds_the_module_for_it \
+		"$hpkg (removed: $gone): $(say 12)"
+else
+	ktap_check 1 installing_a_kernels_headers_builds_the_module_for_it "no other kernel here"
+fi
+
+# A build dependency Debian's Depends cannot name: the source of this kernel's series
+# (linux-source-7.3 for 7.3), removed, and the kernel's headers as Debian ships them (no Rust
+# metadata).  PRE_BUILD stops the build with the commands to run, before any compiler.
+series=$(echo "$kver" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
+target=${other:-$kver}
+dpkg -r --force-depends "linux-source-$series" >> "$log" 2>&1
+rm -rf "/usr/src/linux-source-$series" "/usr/src/linux-headers-$target/rust"
+dkms remove $dkms_m -k "$target" >> "$log" 2>&1
+dkms build $dkms_m -k "$target" > "$over/dkms-build.out" 2>&1
+rc=$?
+mlog=/var/lib/dkms/rust_utimer/${ver%-*}/build/make.log
+[ $rc != 0 ] && grep -qs "apt install linux-source-$series" "$mlog" &&
+	grep -q "prepare-rust-headers $target" "$mlog" && ! grep -qE 'CC \[M\]|RUSTC \[M\]|error\[E' "$mlog"
+ktap_check $? missing_build_dependency_stops_in_pre_build_saying_what_to_install \
+	"dkms exit $rc: $(tr '\n' ' ' < "$over/dkms-build.out" | tail -c 300); make.log: $(tr '\n' ' ' < "$mlog" 2>&1 | head -c 400)"
+
+# apt remove: no module (file, DKMS record, nor loaded), rule, boot entry or tool left.
+apt remove $pkgs
+rc=$?
+left=$(
+	dkms status 2>/dev/null | grep rust_utimer
+	modinfo rust_utimer 2>/dev/null | head -1
+	[ ! -d /sys/module/rust_utimer ] || echo "loaded"
+	find /lib/modules -name 'rust_utimer.ko*'
+	ls -d /usr/src/rust_utimer-* /var/lib/dkms/rust_utimer 2>/dev/null
+	for f in $files; do [ ! -e "$f" ] && [ ! -L "$f" ] || echo "$f"; done
+)
+[ $rc = 0 ] && [ -z "$left" ]
+ktap_check $? apt_remove_leaves_no_module_rule_or_tool "apt exit $rc; left: $(echo "$left" | tr '\n' ' ')"
+cleanup
+ktap_finished

@@ -15,7 +15,7 @@
 # guest (about N min under TCG).
 set -u
 . "$(dirname "$0")/ktap.sh"
-ktap_plan_or_exit 12 "${1:-}"
+ktap_plan_or_exit 11 "${1:-}"
 kver=$(uname -r)
 debs=/src/build/deb
 pkgs="rust-utimer-dkms rust-utimer-tools"
@@ -26,6 +26,7 @@ over=$(mktemp -d)
 log=$over/log
 mount -t tmpfs tmpfs "$over"
 mounted=
+hidden=
 for d in /etc /usr /var; do
 	mkdir -p "$over$d/up" "$over$d/work"
 	mount -t overlay overlay -o "lowerdir=$d,upperdir=$over$d/up,workdir=$over$d/work" "$d" &&
@@ -37,6 +38,7 @@ run_rule=/run/udev/rules.d/60-rust-utimer.rules
 udevadm control --reload 2>/dev/null
 cleanup() {
 	rmmod snd-aloop rust_utimer 2>/dev/null
+	for h in $hidden; do umount "$h"; done
 	for d in $mounted; do umount -l "$d"; done
 	[ ! -f "$over/run-rule" ] || mv "$over/run-rule" "$run_rule"
 	udevadm control --reload 2>/dev/null
@@ -134,37 +136,43 @@ rmmod rust_utimer && /usr/lib/systemd/systemd-modules-load > "$over/modules-load
 	[ -d /sys/module/rust_utimer ]
 ktap_check $? modules_load_d_loads_the_module_at_boot "$(cat "$over/modules-load.out")"
 
-# A kernel installed after the package: its image's removal hook takes its module away (as apt
-# remove of the image runs it), then its headers come back (from apt's cache): the headers'
-# hook builds the module for it.  Its Rust metadata, prepared when the root was made, stays in
-# its headers' directory (files of no package), so no `make prepare` runs here.
+# A kernel installed after the package: the rt kernel goes (the hook its image's removal runs
+# takes its module away; its headers removed), then its headers come back from apt's cache, and
+# their hook has DKMS build for it.  First without what a build needs and Debian's Depends
+# cannot name: the Rust metadata Debian's headers lack (prepared when the root was made, files of
+# no package) and the source of the kernel's series to prepare it from (linux-source-7.3's
+# tarball, and the tree unpacked from it), hidden (an empty tmpfs over each directory, /dev/null
+# over the tarball: copying them aside would take minutes here): PRE_BUILD stops the build with
+# the commands to run, before any compiler, and the headers' configuration fails with it.  Then,
+# with them back (what those commands make), `dpkg --configure -a` runs the hook again and the
+# module is built.
+series=$(echo "$kver" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
+hpkg=
+hide() {
+	if [ -d "$1" ]; then mount -t tmpfs tmpfs "$1"; else mount --bind /dev/null "$1"; fi &&
+		hidden="$1 $hidden"
+}
 if [ -n "$other" ]; then
 	/etc/kernel/prerm.d/dkms "$other" >> "$log" 2>&1
 	hpkg=$(dpkg -S "/usr/src/linux-headers-$other" 2>/dev/null | cut -d: -f1)
-	gone=1
-	! built_for "$other" && apt remove "$hpkg" && [ ! -e "/lib/modules/$other/build" ] || gone=0
-	[ $gone = 1 ] && apt install --no-install-recommends "$hpkg" && built_for "$other"
-	ktap_check $? installing_a_kernels_headers_builds_the_module_for_it \
-		"$hpkg (removed: $gone): $(say 12)"
-else
-	ktap_check 1 installing_a_kernels_headers_builds_the_module_for_it "no other kernel here"
+	apt remove "$hpkg"
+	! built_for "$other" && [ ! -e "/lib/modules/$other/build" ] &&
+		hide "/usr/src/linux-headers-$other/rust" && hide "/usr/src/linux-source-$series.tar.xz" &&
+		{ [ ! -d "/usr/src/linux-source-$series" ] || hide "/usr/src/linux-source-$series"; }
 fi
-
-# A build dependency Debian's Depends cannot name: the source of this kernel's series
-# (linux-source-7.3 for 7.3), removed, and the kernel's headers as Debian ships them (no Rust
-# metadata).  PRE_BUILD stops the build with the commands to run, before any compiler.
-series=$(echo "$kver" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
-target=${other:-$kver}
-dpkg -r --force-depends "linux-source-$series" >> "$log" 2>&1
-rm -rf "/usr/src/linux-source-$series" "/usr/src/linux-headers-$target/rust"
-dkms remove $dkms_m -k "$target" >> "$log" 2>&1
-dkms build $dkms_m -k "$target" > "$over/dkms-build.out" 2>&1
+gone=$?
+apt install --no-install-recommends "$hpkg"
 rc=$?
 mlog=/var/lib/dkms/rust_utimer/${ver%-*}/build/make.log
-[ $rc != 0 ] && grep -qs "apt install linux-source-$series" "$mlog" &&
-	grep -q "prepare-rust-headers $target" "$mlog" && ! grep -qE 'CC \[M\]|RUSTC \[M\]|error\[E' "$mlog"
+[ $gone = 0 ] && [ $rc != 0 ] && ! built_for "$other" &&
+	grep -qs "apt install linux-source-$series" "$mlog" && grep -q "prepare-rust-headers $other" "$mlog" &&
+	! grep -qE 'CC \[M\]|RUSTC \[M\]|error\[E' "$mlog"
 ktap_check $? missing_build_dependency_stops_in_pre_build_saying_what_to_install \
-	"dkms exit $rc: $(tr '\n' ' ' < "$over/dkms-build.out" | tail -c 300); make.log: $(tr '\n' ' ' < "$mlog" 2>&1 | head -c 400)"
+	"${hpkg:-no other kernel}: set up $gone, apt exit $rc; make.log: $(tr '\n' ' ' < "$mlog" 2>&1 | head -c 500)"
+for h in $hidden; do umount "$h"; done
+hidden=
+[ -n "$hpkg" ] && timeout 1800 dpkg --configure -a >> "$log" 2>&1 && built_for "$other"
+ktap_check $? installing_a_kernels_headers_builds_the_module_for_it "${hpkg:-no other kernel}: $(say 12)"
 
 # apt remove: no module (file, DKMS record, nor loaded), rule, boot entry or tool left.
 apt remove $pkgs

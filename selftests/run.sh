@@ -16,11 +16,11 @@
 # test; on a kernel with kmemleak, a scan at the end must find no leak.
 # REGEX (scripts/mutants): only the tests whose names match; whole programs by these words:
 # netaudio_, aloop_, parity_, stress_, i386 (armhf on arm64), upstream_, lifecycle_, cli_,
-# plugin_, install_, deb_.
+# plugin_, install_, dkms_, deb_.
 # UTIMER_SUITE=core (scripts/check, for the kernels of kernels.tsv marked "core"): the suite's
 # core only: abi_test, the harness programs, aloop_test's four streams, the 32-bit programs,
-# netaudio (as UTIMER_NETAUDIO_ARGS says), make install and DKMS; no sweep, reliability, upstream
-# selftest, lifecycle or CLI tests.
+# netaudio (as UTIMER_NETAUDIO_ARGS says), the module DKMS built; no sweep, reliability, upstream
+# selftest, lifecycle, CLI, utimer PCM or make install tests.
 # Exit status: 0 when every result passed, 1 when one failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -295,9 +295,13 @@ main() {
 	# The utimer PCM (tools/alsa-plugin): aplay, sox and GStreamer write into it.
 	want_full plugin_ && step rust_utimer alsa_plugin_test \
 		"$(plan_of sh selftests/alsa_plugin_test.sh)" sh selftests/alsa_plugin_test.sh "$ko"
-	# `make install`, where the kernel's headers are (Debian's stock kernel): modprobe, udev, PATH.
-	[ -n "$install" ] && want install_ && step rust_utimer install_test \
+	# `make install`, where the kernel's headers are: modprobe, udev, PATH (depmod alone takes
+	# minutes under TCG: the whole suite, and the kernels that name it).
+	[ -n "$install" ] && want_full install_ && step rust_utimer install_test \
 		"$(plan_of sh selftests/install_test.sh)" sh selftests/install_test.sh
+	# The module DKMS built in the toolchain root for this kernel loads.
+	[ -n "$install" ] && want dkms_ && step rust_utimer dkms_test \
+		"$(plan_of sh selftests/dkms_test.sh)" sh selftests/dkms_test.sh
 	# The Debian packages (make deb), where kernels.tsv says "deb": apt install, DKMS for each
 	# kernel, apt remove.
 	want_extra deb_ && step rust_utimer deb_test "$(plan_of sh selftests/deb_test.sh)" \

@@ -31,26 +31,28 @@ ko=${1:-$PWD/build/stock/rust_utimer.ko}
 only=${2:-.}
 want() { printf '%s\n' "$1" | grep -qE "$only"; }
 # UTIMER_SUITE=core+cli+upstream: the core and those programs of the rest (their words above,
-# without the underscore); full+deb: the whole suite and the Debian packages' test.
+# without the underscore); full+deb: the whole suite and the Debian packages' test;
+# -WORD leaves that program out (full-plugin on the debug kernel).
 core=
 extra=
 case ${UTIMER_SUITE:-full} in
-core*) core=1 extra=$(echo "${UTIMER_SUITE#core}" | tr '+' ' ') ;;
-full*) extra=$(echo "${UTIMER_SUITE#full}" | tr '+' ' ') ;;
+core*) core=1 extra=$(echo "${UTIMER_SUITE#core}" | sed 's/[+-]/ &/g') ;;
+full*) extra=$(echo "${UTIMER_SUITE#full}" | sed 's/[+-]/ &/g') ;;
 esac
 # want_extra NAME: NAME is selected and one of the extras (the tests that run only where
 # kernels.tsv names them: deb).
 want_extra() {
 	want "$1" || return 1
-	case " $extra " in *" ${1%_} "*) return 0 ;; esac
+	case " $extra " in *" +${1%_} "*) return 0 ;; esac
 	return 1
 }
-# want_full NAME: NAME is selected and the whole suite runs, or NAME is one of the extras.
+# want_full NAME: NAME is selected and the whole suite runs (NAME not left out), or NAME is one
+# of the extras.
 want_full() {
 	want "$1" || return 1
+	case " $extra " in *" -${1%_} "*) return 1 ;; esac
 	[ -z "$core" ] && return 0
-	case " $extra " in *" ${1%_} "*) return 0 ;; esac
-	return 1
+	want_extra "$1"
 }
 config() { { zcat /proc/config.gz 2>/dev/null || cat "/lib/modules/$(uname -r)/config"; } | grep -E "^(# )?$1[= ]"; }
 tmpd=$(mktemp -d)

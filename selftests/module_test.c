@@ -434,11 +434,11 @@ TEST(device_node_is_for_root_or_the_audio_group)
 	g = (gid_t)audio;
 	/*
 	 * A reload by an earlier test makes a new node: let udev apply the rule to it.  Settling
-	 * is not enough (udevd's queue is empty until it has read the uevent): wait, up to 30 s,
-	 * until the node changed.
+	 * is not enough (udevd's queue is empty until it has read the uevent), and may fail while
+	 * udevd is busy: wait, up to 30 s, until the node changed.
 	 */
-	if (rule)
-		ASSERT_EQ(0, system("udevadm settle --timeout=30"));
+	if (rule && system("udevadm settle --timeout=30"))
+		TH_LOG("udevadm settle failed (seen: \"Broken pipe\" from udevd's socket): polling the node");
 	ASSERT_EQ(0, stat(utimer_dev(), &st));
 	for (int i = 0; rule && i < 300 && (st.st_mode & 0777) != 0660; i++) {
 		usleep(100000);

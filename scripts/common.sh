@@ -115,3 +115,19 @@ in_root() {
 		exec chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
 			LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"' sh "$ROOT" "$TOP" "$@"
 }
+
+# step NAME LOG COMMAND...: COMMAND's output in $logdir/LOG, and one TAP line: "ok NAME", or
+# "not ok NAME" with the log's tail, setting fail=1 (scripts/build, scripts/deb).
+logdir=$CACHE/logs
+step() {
+	local name=$1 logf=$logdir/$2
+	shift 2
+	mkdir -p "$logdir"
+	if "$@" > "$logf" 2>&1; then
+		echo "ok $name"
+	else
+		echo "not ok $name # log: $logf"
+		sed 's/^/#   /' "$logf" | tail -40
+		fail=1
+	fi
+}

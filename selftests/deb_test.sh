@@ -143,6 +143,7 @@ timeout 60 arecord -D hw:Loopback,1,0 -t raw -f S16_LE -c 2 -r 48000 --period-si
 apid=$!
 # One tick per 10 ms, until arecord has its 10 periods (or 30 s of ticks have gone by).
 i=0
+t0=$(date +%s)
 while kill -0 "$apid" 2>/dev/null && [ $i -lt 3000 ]; do
 	echo >&3
 	sleep 0.01
@@ -155,7 +156,7 @@ wait "$upid"
 [ $arc = 0 ] && [ "$(stat -c %s "$over/capture.raw" 2>/dev/null)" = 19200 ] &&
 	grep -q '^triggers=' "$over/utimer.out"
 ktap_check $? utimer_run_ticks_a_timer_snd_aloop_captures_from \
-	"arecord exit $arc after $i ticks: $(head -c 200 "$over/arecord.out"); utimer: $(tr '\n' ' ' < "$over/utimer.out")"
+	"arecord exit $arc after $i ticks in $(($(date +%s) - t0)) s: $(head -c 200 "$over/arecord.out"); utimer: $(tr '\n' ' ' < "$over/utimer.out"); kernel: $(dmesg | tail -3 | tr '\n' ' ')"
 rmmod snd-aloop
 
 # At boot: systemd-modules-load reads the package's modules-load.d file.

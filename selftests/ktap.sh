@@ -66,7 +66,7 @@ wait_udev_rule() {
 # own, KVER's tree of modules (kernel/) holds only MODULEs, what they depend on and, for the
 # running kernel, what is loaded now.  Every depmod (make install's, each of DKMS's installs and
 # removals) reads every module of the tree: Debian's 4225, xz-compressed, take it 148 s under TCG
-# through 9p, a dozen a second.  What the test checks is the same on either tree.  SCRATCH: a
+# through 9p; a handful, seconds.  What the test checks is the same on either tree.  SCRATCH: a
 # directory on the test's tmpfs.  The test's lazy unmount of its overlay takes this mount too.
 slim_modules() {
 	_sm_keep=$1/slim-$2

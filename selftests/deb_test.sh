@@ -46,9 +46,9 @@ cleanup() {
 	rm -rf "$over"
 }
 export DEBIAN_FRONTEND=noninteractive
-# apt: no network here, and none needed (what the packages depend on is installed).  Each call's
-# duration is printed: DKMS's builds and depmod take minutes each under TCG.
-apt() {
+# apt_get: no network here, and none needed (what the packages depend on is installed).  Each
+# call's duration is printed: DKMS's builds and depmod take minutes each under TCG.
+apt_get() {
 	_t0=$(date +%s)
 	timeout 1800 apt-get -y -o Acquire::Retries=0 "$@" >> "$log" 2>&1
 	_rc=$?
@@ -89,7 +89,7 @@ built_for() {
 		ls /lib/modules/"$1"/updates/dkms/rust_utimer.ko* > /dev/null 2>&1
 }
 
-apt install "$debs"/rust-utimer-dkms_*_all.deb "$debs"/rust-utimer-tools_*_"$(dpkg --print-architecture)".deb
+apt_get install "$debs"/rust-utimer-dkms_*_all.deb "$debs"/rust-utimer-tools_*_"$(dpkg --print-architecture)".deb
 ktap_check $? apt_installs_the_two_packages "$(say)"
 for k in $kernels; do
 	ktap_print_msg "DKMS for $k, PRE_BUILD and make:" \
@@ -175,13 +175,13 @@ hide() {
 if [ -n "$other" ]; then
 	/etc/kernel/prerm.d/dkms "$other" >> "$log" 2>&1
 	hpkg=$(dpkg -S "/usr/src/linux-headers-$other" 2>/dev/null | cut -d: -f1)
-	apt remove "$hpkg"
+	apt_get remove "$hpkg"
 	! built_for "$other" && [ ! -e "/lib/modules/$other/build" ] &&
 		hide "/usr/src/linux-headers-$other/rust" && hide "/usr/src/linux-source-$series.tar.xz" &&
 		{ [ ! -d "/usr/src/linux-source-$series" ] || hide "/usr/src/linux-source-$series"; }
 fi
 gone=$?
-apt install --no-install-recommends "$hpkg"
+apt_get install --no-install-recommends "$hpkg"
 rc=$?
 mlog=/var/lib/dkms/rust_utimer/${ver%-*}/build/make.log
 [ $gone = 0 ] && [ $rc != 0 ] && ! built_for "$other" &&
@@ -195,7 +195,7 @@ hidden=
 ktap_check $? installing_a_kernels_headers_builds_the_module_for_it "${hpkg:-no other kernel}: $(say 12)"
 
 # apt remove: no module (file, DKMS record, nor loaded), rule, boot entry or tool left.
-apt remove $pkgs
+apt_get remove $pkgs
 rc=$?
 left=$(
 	dkms status 2>/dev/null | grep rust_utimer

@@ -60,12 +60,11 @@ apt_get() {
 echo "man-db man-db/auto-update boolean false" | debconf-set-selections
 say() { tail -"${1:-8}" "$log" | tr '\n' ' '; }
 
-# A machine without the module: the root's own DKMS registration gone; and with Debian's
-# kernels only: the project's debug and bench kernels (scripts/debug-kernel, clang-built, their
-# modules installed in the root) lose their build link, as their build trees are not headers a
-# user has.
+# A machine without the module: the root's own DKMS registration gone.  (The project's debug
+# and bench kernels, whose modules are in the root, have no build link: scripts/debug-kernel
+# removes it, so DKMS sees Debian's kernels only.)
 dkms remove $dkms_m --all > /dev/null 2>&1
-rm -rf /var/lib/dkms/rust_utimer /usr/src/rust_utimer-* /lib/modules/*-utimer-*/build
+rm -rf /var/lib/dkms/rust_utimer /usr/src/rust_utimer-*
 
 # The kernels DKMS must build for: every one with headers for this architecture and Rust.
 kernels=

@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# The Debian packages (`make deb`, build/deb/) as a user installs them, in the guest on Debian's
-# stock kernel (selftests/run.sh, where kernels.tsv names "deb"): apt installs them with their
-# real dependencies, which the guest's root (the toolchain root) has, as Debian's archive would
-# give them; DKMS builds the module for the running kernel and for the other kernel of the root
+# The Debian packages (`make deb`, build/deb/) as a user installs them, in a guest of Debian's
+# stock kernel of its own (scripts/check, where kernels.tsv names "+deb"; scripts/deb --guest;
+# selftests/run.sh also runs it after the suite with UTIMER_SUITE=...+deb): apt installs them
+# with their real dependencies, which the guest's root (the toolchain root) has, as Debian's
+# archive would give them; DKMS builds the module for the running kernel and for the other kernel of the root
 # (the rt flavour); the module loads, /dev/utimer is root:audio 0660, `utimer run` ticks a timer
 # snd-aloop captures from; installing a kernel's headers rebuilds it for that kernel; a missing
 # build dependency stops in PRE_BUILD with what to install; `apt remove` leaves nothing.
@@ -12,7 +13,7 @@
 # that the packages meet a machine that never had the module.
 #   selftests/deb_test.sh [--plan]
 # KTAP; rust_utimer must not be loaded when it starts.  Builds the module three times in the
-# guest: about 2.5 min each under TCG, the whole test about 17 min.
+# guest: about 2.5 min each under TCG, the whole test about 15 min (904 s beside another guest).
 set -u
 . "$(dirname "$0")/ktap.sh"
 ktap_plan_or_exit 11 "${1:-}"

@@ -1,11 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The Debian packages (`make deb`, build/deb/) as a user installs them, in a guest of Debian's
-# stock kernel of its own (scripts/check, where kernels.tsv names "+deb"; scripts/deb --guest;
-# selftests/run.sh also runs it after the suite with UTIMER_SUITE=...+deb): apt installs them
-# with their real dependencies, which the guest's root (the toolchain root) has, as Debian's
-# archive would give them; DKMS builds the module for the running kernel and for the other kernel of the root
-# (the rt flavour); the module loads, /dev/utimer is root:audio 0660, `utimer run` ticks a timer
+# stock kernel of its own (scripts/check, where kernels.tsv names "+deb"; scripts/deb --guest):
+# apt installs them with their real dependencies, which the guest's root (the toolchain root)
+# has, as Debian's archive would give them; DKMS builds the module for the running kernel and
+# for the other kernel of the root (the rt flavour); the module loads, /dev/utimer is root:audio 0660, `utimer run` ticks a timer
 # snd-aloop captures from; installing a kernel's headers rebuilds it for that kernel; a missing
 # build dependency stops in PRE_BUILD with what to install; `apt remove` leaves nothing.
 # The guest's root is read-only: /etc, /usr and /var get a tmpfs overlay for the test, removed at

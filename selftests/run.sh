@@ -16,7 +16,8 @@
 # test; on a kernel with kmemleak, a scan at the end must find no leak.
 # REGEX (scripts/mutants): only the tests whose names match; whole programs by these words:
 # netaudio_, aloop_, parity_, stress_, i386 (armhf on arm64), upstream_, lifecycle_, cli_,
-# plugin_, install_, dkms_, deb_.
+# plugin_, install_, dkms_.  (The Debian packages' test, deb_, runs in a guest of its own:
+# scripts/check, selftests/deb_test.sh.)
 # UTIMER_SUITE=core (scripts/check, for the kernels of kernels.tsv marked "core"): the suite's
 # core only: abi_test, the harness programs, aloop_test's four streams, the 32-bit programs,
 # netaudio (as UTIMER_NETAUDIO_ARGS says), the module DKMS built; no sweep, reliability, upstream
@@ -31,16 +32,14 @@ ko=${1:-$PWD/build/stock/rust_utimer.ko}
 only=${2:-.}
 want() { printf '%s\n' "$1" | grep -qE "$only"; }
 # UTIMER_SUITE=core+cli+upstream: the core and those programs of the rest (their words above,
-# without the underscore); full+deb: the whole suite and the Debian packages' test;
-# -WORD leaves that program out (full-plugin on the debug kernel).
+# without the underscore); -WORD leaves that program out (full-plugin on the debug kernel).
 core=
 extra=
 case ${UTIMER_SUITE:-full} in
 core*) core=1 extra=$(echo "${UTIMER_SUITE#core}" | sed 's/[+-]/ &/g') ;;
 full*) extra=$(echo "${UTIMER_SUITE#full}" | sed 's/[+-]/ &/g') ;;
 esac
-# want_extra NAME: NAME is selected and one of the extras (the tests that run only where
-# kernels.tsv names them: deb).
+# want_extra NAME: NAME is selected and one of the extras (core+WORD).
 want_extra() {
 	want "$1" || return 1
 	case " $extra " in *" +${1%_} "*) return 0 ;; esac
@@ -304,10 +303,6 @@ main() {
 	# The module DKMS built in the toolchain root for this kernel loads.
 	[ -n "$install" ] && want dkms_ && step rust_utimer dkms_test \
 		"$(plan_of sh selftests/dkms_test.sh)" sh selftests/dkms_test.sh
-	# The Debian packages (make deb), where kernels.tsv says "deb": apt install, DKMS for each
-	# kernel, apt remove.
-	want_extra deb_ && step rust_utimer deb_test "$(plan_of sh selftests/deb_test.sh)" \
-		sh selftests/deb_test.sh
 	if [ -n "$kmemleak" ]; then
 		if [ "$pass" = run ]; then
 			# Objects younger than a few seconds are not reported: scan, wait, scan again.

@@ -10,7 +10,16 @@ die() { printf '\033[1;31m[rust_utimer] error:\033[0m %s\n' "$*" >&2; exit 1; }
 # The supported kernels: one line each in kernels.tsv (its header says what the columns are).
 KERNELS_TSV=$TOP/kernels.tsv
 # kernel_names [full|core]: the names in the table, in its order (only those with these tests).
-kernel_names() { awk -v t="${1:-}" '!/^#/ && NF >= 6 && (t == "" || $6 == t) { print $1 }' "$KERNELS_TSV"; }
+# A line that is not a comment and has not its 7 columns stops the script, naming it.
+kernel_names() {
+	awk -v t="${1:-}" -v f="$KERNELS_TSV" '
+		/^#/ || NF == 0 { next }
+		NF != 7 { printf "%s:%d: %d columns, not 7: %s\n", f, NR, NF, $0 > "/dev/stderr"; bad = 1; exit 1 }
+		t == "" || $6 == t { print $1 }' "$KERNELS_TSV" || die "kernels.tsv is malformed"
+}
+# The words a kernel's tests may name besides full or core (selftests/run.sh's programs; deb,
+# scripts/check's Debian packages' guest).
+SUITE_WORDS="netaudio aloop parity stress i386 armhf upstream lifecycle cli plugin install dkms deb"
 # kernel NAME: K_NAME, K_RELEASE, K_VERSION, K_SUITE, K_ROOT (the root's name), K_TESTS, K_ARCH
 # of that kernel; K_MACH, its `uname -m` (x86_64, aarch64), K_ELF (readelf's name of its
 # machine), and for another architecture than amd64 K_CROSS (its cross compilers' triplet) and
@@ -23,6 +32,13 @@ kernel() {
 	line=$(awk -v n="$1" '!/^#/ && $1 == n' "$KERNELS_TSV")
 	[ -n "$line" ] || die "no kernel '$1' in kernels.tsv (there: $(kernel_names | tr '\n' ' '))"
 	read -r K_NAME K_RELEASE K_VERSION K_SUITE K_ROOT K_TESTS K_ARCH <<< "$line"
+	[ "$(echo "$line" | awk '{ print NF }')" = 7 ] || die "kernels.tsv: $1: not 7 columns: $line"
+	local w
+	case $K_TESTS in full | full[+-]* | core | core[+-]*) ;; *) die "kernels.tsv: $1: tests '$K_TESTS' start neither with full nor with core" ;; esac
+	w=${K_TESTS#full}
+	for w in $(echo "${w#core}" | sed 's/[+-]/ /g'); do
+		case " $SUITE_WORDS " in *" $w "*) ;; *) die "kernels.tsv: $1: '$w' in '$K_TESTS' is no test's word (scripts/common.sh: $SUITE_WORDS)" ;; esac
+	done
 	case $K_ARCH in
 	amd64) K_MACH=x86_64 K_ELF=X86-64 K_CROSS= K_ARCH32= K_CROSS32= ;;
 	arm64) K_MACH=aarch64 K_ELF=AArch64 K_CROSS=aarch64-linux-gnu K_ARCH32=arm
@@ -130,4 +146,17 @@ step() {
 		sed 's/^/#   /' "$logf" | tail -40
 		fail=1
 	fi
+}
+
+# tap_totals FILE: the top-level results of a TAP stream (a guest's, a program's: nested lines
+# start with "#"): T_PLAN (its first "1..N", empty without one), T_GOT, T_FAILED, T_SKIPPED,
+# T_PASSED.  Its status is 0 when the results are exactly the plan: green needs that too
+# (a stream cut short, or one with a result more, is no pass).
+tap_totals() {
+	T_PLAN=$(grep -m1 -E '^1\.\.[0-9]+$' "$1" | cut -c4- || true)
+	T_GOT=$(grep -cE '^(not )?ok ' "$1" || true)
+	T_FAILED=$(grep -cE '^not ok ' "$1" || true)
+	T_SKIPPED=$(grep -cE '^ok .*# SKIP' "$1" || true)
+	T_PASSED=$((T_GOT - T_FAILED - T_SKIPPED))
+	[ -n "$T_PLAN" ] && [ "$T_GOT" = "$T_PLAN" ]
 }

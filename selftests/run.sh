@@ -3,12 +3,17 @@
 # Runs in the guest (scripts/vm-run -- selftests/run.sh [MODULE.ko [REGEX]]): loads the modules,
 # runs every test and prints KTAP that scripts/check counts.
 #
-# The plan comes first: before anything runs, every test program is asked how many results it
-# will print (a kselftest-harness program lists its tests with --list, from the harness's own
-# tables; the others answer --plan), and the sum is this run's "1..N".  Each program's own
-# output is checked against its own plan: a program that prints fewer results than it planned
-# (a crash, a bail-out) or ends on a signal gets a "not ok" line of its own, and the host
-# (scripts/check) fails a guest that printed fewer results than the plan.
+# KTAP as the kernel's runner (kselftest/runner.sh) prints it: each test program run is one
+# numbered result at the top level, its own output nested below it as comment lines ("# ok 1
+# ..."); the harness programs run one test per run, so each of their tests is a result of its own.
+# Each program has a time limit (selftests/settings, as kselftest's): one that hangs is killed
+# and fails by name, and the suite goes on.
+# The plan comes first: before anything runs, the runs are counted (a kselftest-harness program
+# lists its tests with --list, from the harness's own tables) into this run's "1..N", and every
+# other program is asked how many results it will print (--plan).  A program passes when it
+# printed exactly the results it planned, none failed, it exited 0 (4: all skipped) and the kernel
+# logged no problem meanwhile; the host (scripts/check) fails a guest whose results are not
+# exactly its plan.
 #
 # Each test's TAP name gets the implementation it ran against: @rust_utimer (/dev/utimer) or,
 # on a kernel with CONFIG_SND_UTIMER=y, also @upstream_c (/dev/snd/timer, same test code).
@@ -21,7 +26,11 @@
 # UTIMER_SUITE=core (scripts/check, for the kernels of kernels.tsv marked "core"): the suite's
 # core only: abi_test, the harness programs, aloop_test's four streams, the 32-bit programs,
 # netaudio (as UTIMER_NETAUDIO_ARGS says), the module DKMS built; no sweep, reliability, upstream
-# selftest, lifecycle, CLI, utimer PCM or make install tests.
+# selftest, lifecycle, CLI, utimer PCM or make install tests.  A word the suite does not know
+# fails the run (suite_words_known).  What a test needs and this guest lacks (the kernel's
+# headers, udevd, 32-bit support) is a counted "# SKIP" saying so, never a test left out; with
+# UTIMER_STRICT=1 (scripts/check, for the kernels of kernels.tsv, whose roots have headers and
+# udevd) the headers and udevd missing is a failure.
 # Exit status: 0 when every result passed, 1 when one failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -35,10 +44,20 @@ want() { printf '%s\n' "$1" | grep -qE "$only"; }
 # without the underscore); -WORD leaves that program out (full-plugin on the debug kernel).
 core=
 extra=
-case ${UTIMER_SUITE:-full} in
-core*) core=1 extra=$(echo "${UTIMER_SUITE#core}" | sed 's/[+-]/ &/g') ;;
-full*) extra=$(echo "${UTIMER_SUITE#full}" | sed 's/[+-]/ &/g') ;;
+badwords=
+suite=${UTIMER_SUITE:-full}
+case $suite in
+core*) core=1 extra=$(echo "${suite#core}" | sed 's/[+-]/ &/g') ;;
+full*) extra=$(echo "${suite#full}" | sed 's/[+-]/ &/g') ;;
+*) badwords=$suite ;;
 esac
+# The words of the programs above (scripts/common.sh checks kernels.tsv against the same list).
+for w in $extra; do
+	case ${w#[+-]} in
+	netaudio | aloop | parity | stress | i386 | armhf | upstream | lifecycle | cli | plugin | install | dkms) ;;
+	*) badwords="$badwords $w" ;;
+	esac
+done
 # want_extra NAME: NAME is selected and one of the extras (core+WORD).
 want_extra() {
 	want "$1" || return 1
@@ -78,52 +97,96 @@ UTIMER_MO=$(dirname "$ko")
 [ "$UTIMER_MO" = "$PWD" ] && UTIMER_MO=
 export UTIMER_MO
 
-# Read the kernel log written since the last call; a report in it fails the test just run.
-log_after() {
+# kernel_log_clean: the kernel log written since the last call has no report (BUG, WARNING,
+# KASAN, ...); if it has, it is printed (nested) and the result of the test just run fails.
+kernel_log_clean() {
 	new=$(dmesg -c)
-	if printf '%s\n' "$new" | grep -qE "$KERNEL_REPORTS"; then
-		echo "not ok kernel_log_after_$1"
-		printf '%s\n' "$new" | grep -E -A20 "$KERNEL_REPORTS" | head -60 | sed 's/^/# /'
-	fi
+	printf '%s\n' "$new" | grep -qE "$KERNEL_REPORTS" || return 0
+	printf '%s\n' "$new" | grep -E -A20 "$KERNEL_REPORTS" | head -60 | sed 's/^/# # /'
+	return 1
 }
 
-# The two passes: "plan" adds up what each step will print, "run" runs it.
+# The two passes: "plan" counts the top-level results, "run" runs and prints them.
 pass=plan
 planned=0
+# The number of the last top-level result.
+num=0
+# result STATUS NAME [DIAGNOSTIC]: the next top-level result: ok, not ok, or (STATUS "skip") ok
+# with "# SKIP DIAGNOSTIC".
+result() {
+	num=$((num + 1))
+	case $1 in
+	0) echo "ok $num $2" ;;
+	skip) echo "ok $num $2 # SKIP $3" ;;
+	*) echo "not ok $num $2${3:+ # $3}" ;;
+	esac
+}
+# limit_of NAME: NAME's time limit in seconds (selftests/settings: NAME=SECONDS, or timeout=).
+limit_of() {
+	_l=$(sed -n "s/^$1=\([0-9]*\)\$/\1/p" selftests/settings)
+	[ -n "$_l" ] || _l=$(sed -n 's/^timeout=\([0-9]*\)$/\1/p' selftests/settings)
+	echo "${_l:-300}"
+}
 
-# step IMPL NAME PLAN CMD...: one test program, whose results are tagged @IMPL; PLAN is the
-# number of results it must print.  Its own "TAP version" and "1..N" lines become comments.
+# step IMPL NAME PLAN CMD...: one run of a test program: one top-level result NAME@IMPL, its
+# output nested below it, its own results tagged @IMPL; PLAN is the number of results it must
+# print.  A program killed at its limit (limit_of), one that printed another number of results
+# than PLAN, ended on a signal or with a status its results do not explain, or after which the
+# kernel logged a problem, fails; one whose every result is a skip is a skip.
 step() {
 	if [ "$pass" = plan ]; then
-		planned=$((planned + $3))
+		planned=$((planned + 1))
 		return
 	fi
 	impl=$1 name=$2 n=$3
 	shift 3
-	echo "# RUN $name@$impl"
+	echo "# selftests: rust_utimer: $name@$impl"
+	lim=$(limit_of "$name")
 	step_t0=$(date +%s)
-	"$@" > "$tmpd/out" 2>&1
+	timeout -k 10 "$lim" "$@" > "$tmpd/out" 2>&1
 	rc=$?
 	step_t0=$(($(date +%s) - step_t0))
-	sed -E "s/^((not )?ok [0-9]+ [^ #]+)/\1@$impl/; s/^(TAP version|1\.\.[0-9])/# \1/" "$tmpd/out"
+	sed -E "s/^((not )?ok [0-9]+ [^ #]+)/\1@$impl/; s/^/# /" "$tmpd/out"
 	got=$(grep -cE '^(not )?ok ' "$tmpd/out")
-	if [ "$got" != "$n" ]; then
-		echo "not ok ${name}_printed_its_plan@$impl # $got results of $n planned (exit $rc)"
-	elif [ $rc -ge 128 ] || { [ $rc -ne 0 ] && [ $rc -ne 4 ] && ! grep -q '^not ok' "$tmpd/out"; }; then
-		echo "not ok ${name}_exit_status@$impl # exited with $rc"
+	failed=$(grep -c '^not ok ' "$tmpd/out")
+	skipped=$(grep -cE '^ok [0-9]+ [^#]*# SKIP' "$tmpd/out")
+	why=
+	if [ $rc = 124 ] || [ $rc = 137 ]; then
+		why="timeout: killed after $lim s (selftests/settings)"
+	elif [ "$got" != "$n" ]; then
+		why="$got results of $n planned (exit $rc)"
+	elif [ $rc -ge 128 ] || { [ $rc -ne 0 ] && [ $rc -ne 4 ] && [ "$failed" = 0 ]; }; then
+		why="exited with $rc"
+	elif [ "$failed" != 0 ]; then
+		why="$failed of its $got results failed"
 	fi
-	log_after "$name@$impl"
+	kernel_log_clean || why="${why:+$why; }the kernel logged a problem (above)"
+	if [ -n "$why" ]; then
+		result 1 "$name@$impl" "$why"
+	elif [ "$skipped" = "$n" ]; then
+		result skip "$name@$impl" "$(sed -n 's/^ok [0-9]* [^#]*# SKIP *//p' "$tmpd/out" | head -1)"
+	else
+		result 0 "$name@$impl"
+	fi
 	# Where the guest's time goes.
 	echo "# time $name@$impl $step_t0 s"
 }
-# check NAME STATUS [DIAGNOSTIC]: a result of this script's own (planned as 1).
+# lacking NAME WHY: the result of a test that cannot run here: a skip, or with UTIMER_STRICT a
+# failure.
+lacking() {
+	if [ -n "${UTIMER_STRICT:-}" ]; then
+		check "$1" 1 "$2 (UTIMER_STRICT: this kernel's line asks for it)"
+	else
+		check "$1" skip "$2"
+	fi
+}
+# check NAME STATUS [DIAGNOSTIC]: a result of this script's own (planned as 1); STATUS "skip"
+# with the reason as DIAGNOSTIC.
 check() {
 	if [ "$pass" = plan ]; then
 		planned=$((planned + 1))
-	elif [ "$2" = 0 ]; then
-		echo "ok $1"
 	else
-		echo "not ok $1${3:+ # $3}"
+		result "$2" "$1" "${3:-}"
 	fi
 }
 # plan_of CMD...: the number of results CMD will print (--plan); 1 for a failure line if it
@@ -201,19 +264,23 @@ ours() {
 		check load_rust_utimer $loaded
 		# Without the module nothing below can run: the guest prints fewer results than its plan.
 		[ $loaded = 0 ] || return
-		# The documented udev rule, where udevd runs (the debug kernel's guest has none): the
-		# node goes to the audio group, and the permission test checks that.
+		# The documented udev rule, where udevd runs: the node goes to the audio group, and the
+		# permission test checks that.  The debug kernel's guest has no udevd: a skip there.
 		if udevadm control --ping 2>/dev/null; then
 			mkdir -p /run/udev/rules.d
 			cp udev/60-rust-utimer.rules /run/udev/rules.d/
 			udevadm control --reload
 			udevadm trigger --action=add --sysname-match=utimer
 			wait_udev_rule /dev/utimer
+			check udev_rule_gives_dev_utimer_to_the_audio_group $? \
+				"/dev/utimer is $(stat -c '%U:%G %a' /dev/utimer)"
 			export UTIMER_UDEV_RULE=1
-			echo "# udev rule applied: /dev/utimer is $(stat -c '%U:%G %a' /dev/utimer)"
+		else
+			lacking udev_rule_gives_dev_utimer_to_the_audio_group "no udevd runs in this guest"
 		fi
 	else
 		check load_rust_utimer 0
+		check udev_rule_gives_dev_utimer_to_the_audio_group 0
 	fi
 	export UTIMER_KO="$ko"
 	suite rust_utimer /dev/utimer
@@ -247,11 +314,9 @@ ours() {
 					check "${p}32_lists_its_tests@rust_utimer_$abi32" 1
 				fi
 			done
-		elif [ "$pass" = plan ]; then
-			planned=$((planned + 1))
 		else
-			echo "ok 1 ${abi32}_tests@rust_utimer_$abi32 # SKIP no 32-bit programs here" \
-				"(no CONFIG_IA32_EMULATION, no CONFIG_COMPAT)"
+			check "${abi32}_tests@rust_utimer_$abi32" skip \
+				"no 32-bit programs here (no CONFIG_IA32_EMULATION, no CONFIG_COMPAT)"
 		fi
 	fi
 	# Upstream's own selftest, unmodified, through the preload library.
@@ -266,13 +331,17 @@ ours() {
 				"upstream: ${a:-none}; ours: ${b:-none}"
 		fi
 	fi
-	# Everything is closed: the module must unload.
-	[ "$pass" = plan ] || rmmod rust_utimer
-	check unload_rust_utimer_after_tests $?
-	[ "$pass" = plan ] || log_after unload
+	# Everything is closed: the module must unload, and the kernel log say nothing of it.
+	if [ "$pass" = run ]; then
+		rmmod rust_utimer && kernel_log_clean
+		check unload_rust_utimer_after_tests $?
+	else
+		check unload_rust_utimer_after_tests 0
+	fi
 }
 
 main() {
+	[ -z "$badwords" ] || check suite_words_known 1 "UTIMER_SUITE=$suite: unknown:$badwords"
 	step rust_utimer abi_test "$(plan_of "$bin/abi_test")" "$bin/abi_test"
 	if [ -n "$upstream" ]; then
 		[ "$pass" = plan ] || echo "# ---- upstream's C utimers (CONFIG_SND_UTIMER) through /dev/snd/timer"
@@ -297,12 +366,25 @@ main() {
 	want_full plugin_ && step rust_utimer alsa_plugin_test \
 		"$(plan_of sh selftests/alsa_plugin_test.sh)" sh selftests/alsa_plugin_test.sh "$ko"
 	# `make install`, where the kernel's headers are: modprobe, udev, PATH (depmod alone takes
-	# minutes under TCG: the whole suite, and the kernels that name it).
-	[ -n "$install" ] && want_full install_ && step rust_utimer install_test \
-		"$(plan_of sh selftests/install_test.sh)" sh selftests/install_test.sh
+	# minutes under TCG: the whole suite, and the kernels that name it).  A guest root without
+	# them (the debug kernel's) skips it, saying so.
+	nohdr="no headers for $(uname -r) in this guest's root (/usr/src/linux-headers-$(uname -r))"
+	if want_full install_; then
+		if [ -n "$install" ]; then
+			step rust_utimer install_test "$(plan_of sh selftests/install_test.sh)" \
+				sh selftests/install_test.sh
+		else
+			lacking install_test@rust_utimer "$nohdr"
+		fi
+	fi
 	# The module DKMS built in the toolchain root for this kernel loads.
-	[ -n "$install" ] && want dkms_ && step rust_utimer dkms_test \
-		"$(plan_of sh selftests/dkms_test.sh)" sh selftests/dkms_test.sh
+	if want dkms_; then
+		if [ -n "$install" ]; then
+			step rust_utimer dkms_test "$(plan_of sh selftests/dkms_test.sh)" sh selftests/dkms_test.sh
+		else
+			lacking dkms_test@rust_utimer "$nohdr"
+		fi
+	fi
 	if [ -n "$kmemleak" ]; then
 		if [ "$pass" = run ]; then
 			# Objects younger than a few seconds are not reported: scan, wait, scan again.

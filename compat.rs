@@ -12,8 +12,17 @@ use kernel::{
     ThisModule, //
 };
 
-#[cfg(not(utimer_kernel_ge_7_3))]
-use crate::alsa::ModuleRef;
+#[cfg(utimer_kernel_ge_7_3)]
+use kernel::{
+    fs::File,
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+};
+
+use crate::utimer::Control;
 
 /// This module, for the `owner` fields of the structures that C keeps (usable in constants).
 #[cfg(utimer_kernel_ge_7_3)]
@@ -29,30 +38,51 @@ pub(crate) const fn this_module() -> &'static ThisModule {
     &crate::THIS_MODULE
 }
 
-/// What an open `/dev/utimer` holds (`MiscDevice::Ptr` of `utimer::Control`).
+/// The registration of `/dev/utimer`.
 ///
-/// Since 7.3 the misc device's `file_operations` name this module as their `owner`: the VFS keeps
-/// it loaded while the file is open.
+/// Since 7.3 `kernel::miscdevice` names the module as the `owner` of the device's
+/// `file_operations`, so that an open `/dev/utimer` keeps the module loaded.
 #[cfg(utimer_kernel_ge_7_3)]
-pub(crate) type OpenRef = ();
+pub(crate) type Misc = MiscDeviceRegistration<Control>;
 
-/// What an open `/dev/utimer` holds (`MiscDevice::Ptr` of `utimer::Control`).
+/// The registration of `/dev/utimer`.
 ///
-/// Before 7.3 the misc device's `file_operations` have no `owner`: the file holds a reference on
-/// the module of its own, so that `rmmod` fails while it is open.
+/// Before 7.3 `kernel::miscdevice` gives its `file_operations` no `owner`: [`crate::misc`]
+/// registers the device with operations of its own that have one.
 #[cfg(not(utimer_kernel_ge_7_3))]
-pub(crate) type OpenRef = KBox<ModuleRef>;
+pub(crate) type Misc = crate::misc::Registration<Control>;
 
-/// Takes what an open `/dev/utimer` holds ([`OpenRef`]).
+/// Registers `/dev/<name>`, answered by [`Control`].
 #[cfg(utimer_kernel_ge_7_3)]
-pub(crate) fn open_ref() -> Result<OpenRef> {
-    Ok(())
+pub(crate) fn register_misc(name: &'static CStr) -> impl PinInit<Misc, Error> {
+    Misc::register(MiscDeviceOptions { name })
 }
 
-/// Takes what an open `/dev/utimer` holds ([`OpenRef`]).
+/// Registers `/dev/<name>`, answered by [`Control`].
 #[cfg(not(utimer_kernel_ge_7_3))]
-pub(crate) fn open_ref() -> Result<OpenRef> {
-    Ok(KBox::new(ModuleRef::get()?, GFP_KERNEL)?)
+pub(crate) fn register_misc(name: &'static CStr) -> impl PinInit<Misc, Error> {
+    Misc::register(name)
+}
+
+#[cfg(utimer_kernel_ge_7_3)]
+#[vtable]
+impl MiscDevice for Control {
+    type Ptr = ();
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result {
+        Ok(())
+    }
+
+    fn ioctl((): (), _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        Control::ioctl(cmd, arg)
+    }
+}
+
+#[cfg(not(utimer_kernel_ge_7_3))]
+impl crate::misc::MiscIoctl for Control {
+    fn ioctl(cmd: u32, arg: usize) -> Result<isize> {
+        Control::ioctl(cmd, arg)
+    }
 }
 
 /// The value of a module parameter, from its `value()`: by value since 7.3, a reference before.

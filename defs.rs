@@ -17,7 +17,7 @@ use kernel::{
     },
 };
 
-use crate::alsa;
+use crate::sound;
 
 /// The argument of [`IOCTL_CREATE`], `struct snd_timer_uinfo`.
 #[repr(C)]
@@ -56,7 +56,7 @@ unsafe impl FromBytes for TimerCreate {}
 unsafe impl AsBytes for TimerCreate {}
 
 /// [`TimerCreate::flags`]: the timer gets [`TimerCreate::id`], or CREATE fails.
-pub(crate) const CREATE_ID: u32 = alsa::CREATE_ID;
+pub(crate) const CREATE_ID: u32 = sound::RUST_UTIMER_CREATE_ID;
 
 // SAFETY: `TimerUinfo` is `repr(C)`, has no padding (asserted below) and every field accepts any
 // bit pattern.
@@ -69,23 +69,23 @@ unsafe impl AsBytes for TimerUinfo {}
 /// The ALSA core refuses to start an instance whose first tick is shorter than 100 µs
 /// (`snd_timer_start1()`), and snd-aloop starts its instance with one tick: below this no
 /// consumer can run on one tick per TRIGGER.
-pub(crate) const MIN_RESOLUTION: u64 = alsa::MIN_RESOLUTION;
+pub(crate) const MIN_RESOLUTION: u64 = sound::RUST_UTIMER_MIN_RESOLUTION;
 
 /// The largest resolution [`IOCTL_CREATE_EXT`] accepts, in ns (about 4.29 s).
 ///
 /// The resolution reaches consumers through 32-bit fields: `struct snd_timer_read`'s and
 /// `struct snd_timer_tread64`'s for `/dev/snd/timer` readers, and snd-aloop compares it with the
 /// PCM's `unsigned int timer_resolution`. A larger value would be truncated or never match.
-pub(crate) const MAX_RESOLUTION: u64 = alsa::MAX_RESOLUTION;
+pub(crate) const MAX_RESOLUTION: u64 = sound::RUST_UTIMER_MAX_RESOLUTION;
 
 /// `SNDRV_TIMER_IOCTL_CREATE`: create a timer, on `/dev/utimer`.
-pub(crate) const IOCTL_CREATE: u32 = alsa::IOCTL_CREATE;
+pub(crate) const IOCTL_CREATE: u32 = sound::RUST_UTIMER_IOCTL_CREATE;
 
 /// `SNDRV_TIMER_IOCTL_TRIGGER`: fire one tick, on a timer's file descriptor.
-pub(crate) const IOCTL_TRIGGER: u32 = alsa::IOCTL_TRIGGER;
+pub(crate) const IOCTL_TRIGGER: u32 = sound::RUST_UTIMER_IOCTL_TRIGGER;
 
 /// `UTIMER_IOCTL_CREATE_EXT`: our own CREATE, on `/dev/utimer`.
-pub(crate) const IOCTL_CREATE_EXT: u32 = alsa::IOCTL_CREATE_EXT;
+pub(crate) const IOCTL_CREATE_EXT: u32 = sound::RUST_UTIMER_IOCTL_CREATE_EXT;
 
 // The numbers come from the kernel's own header (through bindgen); they and the layout are
 // checked against our struct and against the numbers upstream documents.
@@ -93,7 +93,9 @@ static_assert!(core::mem::size_of::<TimerUinfo>() == 32);
 static_assert!(core::mem::offset_of!(TimerUinfo, fd) == 8);
 static_assert!(core::mem::offset_of!(TimerUinfo, id) == 12);
 static_assert!(core::mem::offset_of!(TimerUinfo, reserved) == 16);
-static_assert!(core::mem::size_of::<TimerUinfo>() == alsa::UINFO_SIZE);
+static_assert!(
+    core::mem::size_of::<TimerUinfo>() == core::mem::size_of::<sound::snd_timer_uinfo>()
+);
 static_assert!(IOCTL_CREATE == _IOWR::<TimerUinfo>('T' as u32, 0xa5));
 static_assert!(IOCTL_TRIGGER == _IO('T' as u32, 0xa6));
 static_assert!(IOCTL_CREATE == 0xC020_54A5);
@@ -105,7 +107,7 @@ static_assert!(core::mem::offset_of!(TimerCreate, flags) == 8);
 static_assert!(core::mem::offset_of!(TimerCreate, id) == 12);
 static_assert!(core::mem::offset_of!(TimerCreate, fd) == 16);
 static_assert!(core::mem::offset_of!(TimerCreate, reserved) == 20);
-static_assert!(core::mem::size_of::<TimerCreate>() == alsa::CREATE_SIZE);
+static_assert!(core::mem::size_of::<TimerCreate>() == core::mem::size_of::<sound::utimer_create>());
 static_assert!(IOCTL_CREATE_EXT == _IOWR::<TimerCreate>('u' as u32, 0xa5));
 static_assert!(IOCTL_CREATE_EXT == 0xC020_75A5);
 static_assert!(CREATE_ID == 1);

@@ -10,25 +10,28 @@
 //! kernel tree. Our own `UTIMER_IOCTL_CREATE_EXT` (`uapi/rust_utimer.h`) adds strict input and a
 //! timer by id.
 //!
-//! Layout: [`defs`] holds the ABI, [`alsa`] every call into C, [`ids`] the id allocator,
-//! [`utimer`] the driver logic.
+//! Layout: [`defs`] holds the ABI, [`utimer`] the driver logic and [`ids`] its id allocator;
+//! [`timer`] (ALSA timers), [`file`] (anonymous-inode files), [`task`] (the caller) and, before
+//! 7.3, `misc` (`/dev/utimer`) are the only calls into C, through the generated [`sound`]
+//! bindings; [`compat`] bridges the kernels' Rust APIs.
 
 use kernel::{
     debugfs::{
         Dir,
         File, //
     },
-    miscdevice::{
-        MiscDeviceOptions,
-        MiscDeviceRegistration, //
-    },
     prelude::*, //
 };
 
-mod alsa;
 mod compat;
 mod defs;
+mod file;
 mod ids;
+#[cfg(not(utimer_kernel_ge_7_3))]
+mod misc;
+mod sound;
+mod task;
+mod timer;
 mod utimer;
 
 module! {
@@ -53,7 +56,7 @@ module! {
 struct RustUtimerModule {
     // Field order matters: `/dev/utimer` goes first, then the listing, then the state.
     #[pin]
-    _misc: MiscDeviceRegistration<utimer::Control>,
+    _misc: compat::Misc,
     #[pin]
     _timers: File<()>,
     _debugfs: Dir,
@@ -62,29 +65,33 @@ struct RustUtimerModule {
 
 impl kernel::InPlaceModule for RustUtimerModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        let max_timers: u32 = compat::param(module_parameters::max_timers.value());
-        let max_user_timers: u32 = compat::param(module_parameters::max_user_timers.value());
-        let debugfs = Dir::new(c"rust_utimer");
-        try_pin_init!(Self {
-            // Initialised first (fields are initialised in this order), dropped last.
-            _state: {
-                if max_timers == 0 || max_timers > ids::MAX_CAPACITY {
-                    pr_err!(
-                        "max_timers={} is out of range: it must be 1 to {}\n",
-                        max_timers,
-                        ids::MAX_CAPACITY
-                    );
-                    return Err(EINVAL);
-                }
-                if max_user_timers == 0 {
-                    pr_err!("max_user_timers=0 is out of range: it must be at least 1\n");
-                    return Err(EINVAL);
-                }
-                utimer::init(max_timers, max_user_timers)?
-            },
-            _misc <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"utimer" }),
-            _timers <- debugfs.read_callback_file(c"timers", (), &|(), f| utimer::write_listing(f)),
-            _debugfs: debugfs,
+        pin_init::pin_init_scope(|| {
+            let max_timers: u32 = compat::param(module_parameters::max_timers.value());
+            let max_user_timers: u32 = compat::param(module_parameters::max_user_timers.value());
+            if max_timers == 0 || max_timers > ids::MAX_CAPACITY {
+                pr_err!(
+                    "max_timers={} is out of range: it must be 1 to {}\n",
+                    max_timers,
+                    ids::MAX_CAPACITY
+                );
+                return Err(EINVAL);
+            }
+            if max_user_timers == 0 {
+                pr_err!("max_user_timers=0 is out of range: it must be at least 1\n");
+                return Err(EINVAL);
+            }
+            let debugfs = Dir::new(c"rust_utimer");
+            Ok(try_pin_init!(Self {
+                // Initialised first (fields are initialised in this order), dropped last.
+                _state: utimer::init(max_timers, max_user_timers)?,
+                _misc <- compat::register_misc(c"utimer"),
+                _timers <- debugfs.read_callback_file(
+                    c"timers",
+                    (),
+                    &|(), f| utimer::write_listing(f)
+                ),
+                _debugfs: debugfs,
+            }))
         })
     }
 }

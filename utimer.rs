@@ -2,16 +2,9 @@
 
 //! `/dev/utimer` and the timers it creates.
 //!
-//! CREATE and TRIGGER behave as upstream's `CONFIG_SND_UTIMER` ([`sound/core/timer.c`]) on
-//! every input, with these differences, none of which refuses what upstream accepts:
-//! * a failed copy-back in CREATE leaves nothing behind (the fd is installed last);
-//! * the capacity is a module parameter, and each user has a quota (`EDQUOT` beyond it);
-//! * a subdevice that upstream's own utimers hold is skipped rather than failing with `EBUSY`;
-//! * every live timer is listed in debugfs, and its fd's fdinfo tells its id and triggers.
-//!
-//! Our own CREATE, [`IOCTL_CREATE_EXT`], refuses what no consumer can run on (a resolution out of
-//! [`MIN_RESOLUTION`, `MAX_RESOLUTION`]), refuses flags and reserved fields it does not know, and
-//! can take a given id.
+//! CREATE and TRIGGER are upstream's `CONFIG_SND_UTIMER` ([`sound/core/timer.c`]), and
+//! [`IOCTL_CREATE_EXT`] is our own, strict CREATE that can take a given id. How they differ from
+//! upstream's, and why: `Documentation/abi.rst`.
 //!
 //! [`sound/core/timer.c`]: srctree/sound/core/timer.c
 
@@ -22,10 +15,6 @@ use kernel::{
     fs::{
         file::FileDescriptorReservation,
         File, //
-    },
-    miscdevice::{
-        MiscDevice,
-        MiscDeviceRegistration, //
     },
     prelude::*,
     seq_file::SeqFile,
@@ -51,16 +40,10 @@ use kernel::{
         Instant,
         Monotonic, //
     },
-    types::ForeignOwnable,
     uaccess::UserSlice, //
 };
 
 use crate::{
-    alsa::{
-        self,
-        FileOps,
-        Timer, //
-    },
     compat,
     defs::{
         TimerCreate,
@@ -72,10 +55,16 @@ use crate::{
         MAX_RESOLUTION,
         MIN_RESOLUTION, //
     },
+    file::{
+        self,
+        FileOps, //
+    },
     ids::{
         Ids,
         TakeError, //
     },
+    task,
+    timer::Timer, //
 };
 
 /// The live timers of one user, counted against [`Registry::max_user_timers`].
@@ -178,7 +167,7 @@ impl Charge {
         let max = reg.max_user_timers;
         match reg.users.iter_mut().find(|u| u.uid == uid) {
             Some(user) => {
-                if user.count >= max && !alsa::capable_sys_resource() {
+                if user.count >= max && !task::capable_sys_resource() {
                     return Err(compat::edquot());
                 }
                 user.count += 1;
@@ -337,10 +326,9 @@ fn register_lowest_free(resolution: u64) -> Result<(Id, TimerName, Timer)> {
     }
 }
 
-/// Registers a timer on `id`: `EINVAL` when `id` is not below `max_timers`, `EBUSY` when it is
-/// taken, by a timer of ours or of the kernel's own `CONFIG_SND_UTIMER`.
-fn register_exactly(id: u32, resolution: u64) -> Result<(Id, TimerName, Timer)> {
-    let id = Id::take_exact(id)?;
+/// Registers a timer on `id`, taken with [`Id::take_exact`]: `EBUSY` when the kernel's own
+/// `CONFIG_SND_UTIMER` holds its subdevice.
+fn register_exactly(id: Id, resolution: u64) -> Result<(Id, TimerName, Timer)> {
     let name = TimerName::new(id.0)?;
     let timer = Timer::register(name.as_cstr()?, id.0, resolution)?;
     Ok((id, name, timer))
@@ -358,12 +346,14 @@ struct Created {
 impl Created {
     /// Makes a timer at `resolution`, on `id` or the lowest free id, for the calling task.
     ///
-    /// Everything that can fail happens here, in upstream's order (its id, then its fd), after
-    /// our own limit (the caller's quota).
+    /// Everything that can fail happens here. An id asked for is taken first, so that a request
+    /// that cannot succeed (`EINVAL`, `EBUSY`) says so whatever the caller's quota; then the quota
+    /// is charged, and the rest follows upstream's order (its id, then its fd).
     fn new(resolution: u64, id: Option<u32>) -> Result<Self> {
-        let task = current!();
-        let charge = Charge::new(task.uid())?;
-        let (id, name, timer) = match id {
+        let caller = current!();
+        let wanted = id.map(Id::take_exact).transpose()?;
+        let charge = Charge::new(caller.uid())?;
+        let (id, name, timer) = match wanted {
             Some(id) => register_exactly(id, resolution)?,
             None => register_lowest_free(resolution)?,
         };
@@ -378,7 +368,7 @@ impl Created {
             },
             GFP_KERNEL,
         )?;
-        let file = alsa::new_file(name.as_cstr()?, user_timer.clone())?;
+        let file = file::new_file(name.as_cstr()?, user_timer.clone())?;
         Ok(Self {
             id: id_number,
             fd,
@@ -386,8 +376,8 @@ impl Created {
             listed: Listed {
                 timer: Some(user_timer),
                 // The thread group's id, `tgid` (as `CurrentTask::tgid()` of 7.3 on).
-                creator_pid: task.group_leader().pid(),
-                creator_comm: alsa::current_comm(),
+                creator_pid: caller.group_leader().pid(),
+                creator_comm: task::current_comm(),
                 created: Instant::now(),
             },
         })
@@ -410,9 +400,9 @@ impl Created {
 
 /// `SNDRV_TIMER_IOCTL_CREATE`: makes a timer and returns its id and a new fd that owns it.
 ///
-/// Upstream's semantics on every input: any resolution but 0, `reserved` ignored and written
-/// back as read. Unlike upstream, a failure, the copy back to userspace included, leaves no timer,
-/// no id and no fd behind: the fd is installed last.
+/// Any resolution but 0 is accepted, and `reserved` is ignored and written back as read, as
+/// upstream does. A failure, the copy back to userspace included, leaves nothing behind: the fd is
+/// installed last.
 fn create(arg: usize) -> Result<isize> {
     let (mut reader, mut writer) =
         UserSlice::new(UserPtr::from_addr(arg), size_of::<TimerUinfo>()).reader_writer();
@@ -486,23 +476,12 @@ pub(crate) fn write_listing(f: &mut fmt::Formatter<'_>) -> fmt::Result {
     Ok(())
 }
 
-/// An open `/dev/utimer`.
+/// `/dev/utimer`, whose ioctls make timers; an open file of it holds nothing.
 pub(crate) struct Control;
 
-#[vtable]
-impl MiscDevice for Control {
-    type Ptr = compat::OpenRef;
-
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Self::Ptr> {
-        compat::open_ref()
-    }
-
-    fn ioctl(
-        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
-        _file: &File,
-        cmd: u32,
-        arg: usize,
-    ) -> Result<isize> {
+impl Control {
+    /// Handles an ioctl on `/dev/utimer`, for native and 32-bit tasks alike.
+    pub(crate) fn ioctl(cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             IOCTL_CREATE => create(arg),
             IOCTL_CREATE_EXT => create_ext(arg),

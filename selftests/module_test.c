@@ -111,9 +111,9 @@ TEST_F(reload, unload_refused_while_a_timer_fd_is_open)
 }
 
 /*
- * An open /dev/utimer pins the module too: on 7.3 the misc device's file_operations name it as
- * their owner, before 7.3 each open file takes a reference of its own (compat.rs).  Without it,
- * rmmod would succeed and the next ioctl or close would run freed code.
+ * An open /dev/utimer pins the module too: the misc device's file_operations name it as their
+ * owner (the kernel crate's on 7.3, misc.rs's own before).  Without it, rmmod would succeed and
+ * the next ioctl or close would run freed code.
  */
 TEST_F(reload, unload_refused_while_the_control_fd_is_open)
 {

@@ -80,11 +80,11 @@ static int utimer_taken(struct utimer_pcm *u, uint64_t *taken)
 }
 
 /*
- * snd-aloop takes one period per callback of its timer instance, and the ALSA core runs that
- * callback from a work item: TRIGGERs that come before it ran are one callback (ticks > 1,
- * which snd-aloop ignores), and their periods would stay behind.  So each TRIGGER waits until
- * the previous one's period was taken: at once in the usual case (a TRIGGER per write, the
- * work long done), a few microseconds in a burst (the start of a full buffer, a large write).
+ * Before each TRIGGER: the previous TRIGGER's period has left the slave's buffer.  A utimer is
+ * SNDRV_TIMER_HW_WORK, so snd-aloop's callback runs inside the TRIGGER ioctl and this holds at
+ * the first check (Documentation/design.rst, "snd-aloop's callback runs inside TRIGGER"); it
+ * waits only when a TRIGGER moved nothing: the slave stopped (an error at once) or never ran on
+ * the timer (EIO after 1 s), rather than counting a period that is still in the buffer.
  */
 static int utimer_wait_taken(struct utimer_pcm *u)
 {

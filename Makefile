@@ -6,7 +6,7 @@
 # Debian packages: make deb (debian/, Documentation/install.rst).
 # Project commands (provision a Debian trixie toolchain root, boot the stock kernel in QEMU):
 #   make demo    stream a tone through snd-aloop driven by a utimer, in a VM
-#   make check   lint, build, and run every test in a VM per kernel of kernels.tsv (and the
+#   make check   lint, build, and run every test in a VM per kernel of testing/kernels.tsv (and the
 #                debug kernel); KERNELS="sid exp" for some of them
 #   make stress  [DURATION=300] the long reliability run on the debug kernel, with its figures
 #   make bench   rust_utimer against upstream's C utimers on the bench kernel, ratios and goals
@@ -45,24 +45,24 @@ install:
 	$(if $(DESTDIR),,-udevadm control --reload && udevadm trigger --sysname-match=utimer)
 
 demo:
-	scripts/demo
+	testing/demo
 
 check:
-	scripts/check $(if $(KERNELS),--kernels "$(KERNELS)")
+	testing/check $(if $(KERNELS),--kernels "$(KERNELS)")
 
 stress:
-	scripts/stress $(if $(DURATION),--duration $(DURATION))
+	testing/stress $(if $(DURATION),--duration $(DURATION))
 
 bench:
-	scripts/bench
+	testing/bench
 
 netaudio:
-	scripts/netaudio $(if $(DURATION),--duration $(DURATION))
+	testing/netaudio $(if $(DURATION),--duration $(DURATION))
 
 plugin-bench:
-	scripts/plugin-bench
+	testing/plugin-bench
 
 deb:
-	scripts/deb
+	testing/deb
 
 .PHONY: all modules clean modules_install install demo check stress bench netaudio plugin-bench deb

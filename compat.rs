@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What differs between the kernels the module builds for (`kernels.tsv`).
+//! What differs between the kernels the module builds for (`testing/kernels.tsv`).
 //!
 //! The kernel's Rust API changes from release to release. Each difference the driver meets is
 //! bridged here, once, behind a cfg that `Kbuild` derives from the target kernel's version

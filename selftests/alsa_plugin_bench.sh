@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # In the guest (`make plugin-bench`): the utimer PCM against a program that fires its TRIGGERs
-# itself (tools/bench/plugin_bench.c), in one boot.  Not a test: it prints figures and ratios.
+# itself (selftests/bench/plugin_bench.c), in one boot.  Not a test: it prints figures and ratios.
 #   selftests/alsa_plugin_bench.sh MODULE.ko [plugin_bench's options]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

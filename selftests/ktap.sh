@@ -5,12 +5,15 @@
 # selftests/Makefile beside the programs: another architecture's guest root has no
 # linux-source), and what our tests share on top of them.
 
+# UTIMER_SELFTESTS: this directory (a script elsewhere, testing/packaging/, sets it before it
+# sources this file).
+UTIMER_SELFTESTS=${UTIMER_SELFTESTS:-$(cd "$(dirname "$0")" && pwd)}
 # UTIMER_BIN: the programs of this machine's architecture (selftests/Makefile's OUT: build for
 # x86_64, build-aarch64 for arm64).
 if [ -z "${UTIMER_BIN:-}" ]; then
 	case $(uname -m) in
-	x86_64) UTIMER_BIN=$(cd "$(dirname "$0")" && pwd)/build ;;
-	*) UTIMER_BIN=$(cd "$(dirname "$0")" && pwd)/build-$(uname -m) ;;
+	x86_64) UTIMER_BIN=$UTIMER_SELFTESTS/build ;;
+	*) UTIMER_BIN=$UTIMER_SELFTESTS/build-$(uname -m) ;;
 	esac
 	export UTIMER_BIN
 fi
@@ -87,6 +90,5 @@ now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
 
-# The kernel log's reports (BUG, WARNING, KASAN, ...), shared with scripts/vm-run.
-KERNEL_REPORTS=$(cat "$(dirname "$0")/kernel-reports.regex" 2>/dev/null ||
-	cat /src/selftests/kernel-reports.regex)
+# The kernel log's reports (BUG, WARNING, KASAN, ...), shared with testing/vm-run.
+KERNEL_REPORTS=$(cat "$UTIMER_SELFTESTS/kernel-reports.regex")

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The use case end to end, with the programs of examples/: sender -> UDP -> receiver ->
 # hw:Loopback,0,0 -> snd-aloop -> hw:Loopback,1,0 -> listener, on the guest's loopback network.
-# Runs in the guest with the timer device present (selftests/run.sh, scripts/netaudio).
+# Runs in the guest with the timer device present (selftests/run.sh, testing/netaudio).
 #
 #   selftests/netaudio_test.sh [--plan] [-d SECONDS] [-t DEVICE] [-b PERIODS] [-c REGEX] [-l | -u]
 #
@@ -11,7 +11,7 @@
 # nothing lost.  On snd-aloop's own clock (jiffies, hrtimer) the same drift must damage the
 # stream: that proves the listener sees damage, and gives the contrast's figures.  Every case
 # prints "# stat netaudio_<case>_<figure> VALUE" for the tables.  -l: the long run's cases
-# (scripts/netaudio), figures only for the aloop clocks.  -u: the utimer cases only (the debug
+# (testing/netaudio), figures only for the aloop clocks.  -u: the utimer cases only (the debug
 # kernel's guest is too slow for aloop's own clocks to mean anything: a 6 s stream takes 10 s).
 # -c REGEX: only the cases whose names match (the debug kernel's guest: every case goes through
 # the same kernel code, only the sender's clock differs, and each costs it about 37 s).

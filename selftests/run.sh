@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Runs in the guest (scripts/vm-run -- selftests/run.sh [MODULE.ko [REGEX]]): loads the modules,
-# runs every test and prints KTAP that scripts/check counts.
+# Runs in the guest (testing/vm-run -- selftests/run.sh [MODULE.ko [REGEX]]): loads the modules,
+# runs every test and prints KTAP that testing/check counts.
 #
 # KTAP as the kernel's runner (kselftest/runner.sh) prints it: each test program run is one
 # numbered result at the top level, its own output nested below it as comment lines ("# ok 1
@@ -12,24 +12,24 @@
 # lists its tests with --list, from the harness's own tables) into this run's "1..N", and every
 # other program is asked how many results it will print (--plan).  A program passes when it
 # printed exactly the results it planned, none failed, it exited 0 (4: all skipped) and the kernel
-# logged no problem meanwhile; the host (scripts/check) fails a guest whose results are not
+# logged no problem meanwhile; the host (testing/check) fails a guest whose results are not
 # exactly its plan.
 #
 # Each test's TAP name gets the implementation it ran against: @rust_utimer (/dev/utimer) or,
 # on a kernel with CONFIG_SND_UTIMER=y, also @upstream_c (/dev/snd/timer, same test code).
 # The kernel log is read after every test program: a report in it is a "not ok" naming the
 # test; on a kernel with kmemleak, a scan at the end must find no leak.
-# REGEX (scripts/mutants): only the tests whose names match; whole programs by these words:
+# REGEX (testing/mutants): only the tests whose names match; whole programs by these words:
 # netaudio_, aloop_, parity_, stress_, i386 (armhf on arm64), upstream_, lifecycle_, cli_,
 # plugin_, install_, dkms_.  (The Debian packages' test, deb_, runs in a guest of its own:
-# scripts/check, selftests/deb_test.sh.)
-# UTIMER_SUITE=core (scripts/check, for the kernels of kernels.tsv marked "core"): the suite's
+# testing/check, testing/packaging/deb_test.sh.)
+# UTIMER_SUITE=core (testing/check, for the kernels of testing/kernels.tsv marked "core"): the suite's
 # core only: abi_test, the harness programs, aloop_test's four streams, the 32-bit programs,
 # netaudio (as UTIMER_NETAUDIO_ARGS says), the module DKMS built; no sweep, reliability, upstream
 # selftest, lifecycle, CLI, utimer PCM or make install tests.  A word the suite does not know
 # fails the run (suite_words_known).  What a test needs and this guest lacks (the kernel's
 # headers, udevd, 32-bit support) is a counted "# SKIP" saying so, never a test left out; with
-# UTIMER_STRICT=1 (scripts/check, for the kernels of kernels.tsv, whose roots have headers and
+# UTIMER_STRICT=1 (testing/check, for the kernels of testing/kernels.tsv, whose roots have headers and
 # udevd) the headers and udevd missing is a failure.
 # Exit status: 0 when every result passed, 1 when one failed.
 set -u
@@ -51,10 +51,11 @@ core*) core=1 extra=$(echo "${suite#core}" | sed 's/[+-]/ &/g') ;;
 full*) extra=$(echo "${suite#full}" | sed 's/[+-]/ &/g') ;;
 *) badwords=$suite ;;
 esac
-# The words of the programs above (scripts/common.sh checks kernels.tsv against the same list).
+# The words of the programs above (testing/common.sh checks kernels.tsv against the same list).
 for w in $extra; do
 	case ${w#[+-]} in
-	netaudio | aloop | parity | stress | i386 | armhf | upstream | lifecycle | cli | plugin | install | dkms) ;;
+	netaudio | aloop | parity | stress | i386 | armhf | upstream | lifecycle | cli | plugin | \
+		install | dkms) ;;
 	*) badwords="$badwords $w" ;;
 	esac
 done
@@ -90,7 +91,7 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 kmemleak=
 [ -w /sys/kernel/debug/kmemleak ] && kmemleak=1
 # `make install` where the running kernel's headers are: from the module's build directory (MO=,
-# scripts/build) when it is not the repo itself.
+# testing/build) when it is not the repo itself.
 install=
 [ -d "/usr/src/linux-headers-$(uname -r)" ] && install=1
 UTIMER_MO=$(dirname "$ko")
@@ -371,8 +372,8 @@ main() {
 	nohdr="no headers for $(uname -r) in this guest's root (/usr/src/linux-headers-$(uname -r))"
 	if want_full install_; then
 		if [ -n "$install" ]; then
-			step rust_utimer install_test "$(plan_of sh selftests/install_test.sh)" \
-				sh selftests/install_test.sh
+			step rust_utimer install_test "$(plan_of sh testing/packaging/install_test.sh)" \
+				sh testing/packaging/install_test.sh
 		else
 			lacking install_test@rust_utimer "$nohdr"
 		fi
@@ -380,7 +381,8 @@ main() {
 	# The module DKMS built in the toolchain root for this kernel loads.
 	if want dkms_; then
 		if [ -n "$install" ]; then
-			step rust_utimer dkms_test "$(plan_of sh selftests/dkms_test.sh)" sh selftests/dkms_test.sh
+			step rust_utimer dkms_test "$(plan_of sh testing/packaging/dkms_test.sh)" \
+				sh testing/packaging/dkms_test.sh
 		else
 			lacking dkms_test@rust_utimer "$nohdr"
 		fi

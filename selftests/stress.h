@@ -2,7 +2,7 @@
 /*
  * What the stress programs (stress_run, stress_fuzz, stress_failnth, stress_close_in_use) and
  * utimer_hold share: the control fd, CREATE by resolution, "# stat NAME VALUE" lines (which
- * scripts/stress tabulates), the capacity check each program ends with, /dev/snd/timer clients
+ * testing/stress tabulates), the capacity check each program ends with, /dev/snd/timer clients
  * through alsa-lib, and an snd-aloop cable streaming the test pattern on a utimer.
  */
 #ifndef STRESS_H

@@ -10,7 +10,7 @@
  *
  * It ends with the capacity check: no timer left (debugfs), and every id can be created again.
  * Output: TAP (the plan first; --plan, with the same arguments, prints only its number), and
- * "# stat NAME VALUE" lines that scripts/stress tabulates.  Environment: UTIMER_DEV.
+ * "# stat NAME VALUE" lines that testing/stress tabulates.  Environment: UTIMER_DEV.
  */
 #define _GNU_SOURCE
 #include "stress.h"

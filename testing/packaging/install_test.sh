@@ -5,10 +5,11 @@
 # `utimer` is on the PATH, alsa-lib finds the utimer PCM.  Then the module DKMS built loads.
 # The guest's root is read-only: /etc, /lib/modules, /etc/udev/rules.d, /usr/local and
 # alsa-lib's plugin directory get a tmpfs overlay for the test, removed at the end.
-#   selftests/install_test.sh [--plan]
+#   testing/packaging/install_test.sh [--plan]
 # KTAP; rust_utimer must not be loaded when it starts.
 set -u
-. "$(dirname "$0")/ktap.sh"
+UTIMER_SELFTESTS=$(cd "$(dirname "$0")/../../selftests" && pwd)
+. "$UTIMER_SELFTESTS/ktap.sh"
 ktap_plan_or_exit 7 "${1:-}"
 kver=$(uname -r)
 over=$(mktemp -d)

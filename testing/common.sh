@@ -7,18 +7,18 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 log() { printf '\033[1m[rust_utimer]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[rust_utimer] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
-# The supported kernels: one line each in kernels.tsv (its header says what the columns are).
-KERNELS_TSV=$TOP/kernels.tsv
+# The supported kernels: one line each in testing/kernels.tsv (its header says what the columns are).
+KERNELS_TSV=$TOP/testing/kernels.tsv
 # kernel_names [full|core]: the names in the table, in its order (only those with these tests).
 # A line that is not a comment and has not its 7 columns stops the script, naming it.
 kernel_names() {
 	awk -v t="${1:-}" -v f="$KERNELS_TSV" '
 		/^#/ || NF == 0 { next }
 		NF != 7 { printf "%s:%d: %d columns, not 7: %s\n", f, NR, NF, $0 > "/dev/stderr"; bad = 1; exit 1 }
-		t == "" || $6 == t { print $1 }' "$KERNELS_TSV" || die "kernels.tsv is malformed"
+		t == "" || $6 == t { print $1 }' "$KERNELS_TSV" || die "testing/kernels.tsv is malformed"
 }
 # The words a kernel's tests may name besides full or core (selftests/run.sh's programs; deb,
-# scripts/check's Debian packages' guest).
+# testing/check's Debian packages' guest).
 SUITE_WORDS="netaudio aloop parity stress i386 armhf upstream lifecycle cli plugin install dkms deb"
 # kernel NAME: K_NAME, K_RELEASE, K_VERSION, K_SUITE, K_ROOT (the root's name), K_TESTS, K_ARCH
 # of that kernel; K_MACH, its `uname -m` (x86_64, aarch64), K_ELF (readelf's name of its
@@ -30,20 +30,20 @@ SUITE_WORDS="netaudio aloop parity stress i386 armhf upstream lifecycle cli plug
 kernel() {
 	local line
 	line=$(awk -v n="$1" '!/^#/ && $1 == n' "$KERNELS_TSV")
-	[ -n "$line" ] || die "no kernel '$1' in kernels.tsv (there: $(kernel_names | tr '\n' ' '))"
+	[ -n "$line" ] || die "no kernel '$1' in testing/kernels.tsv (there: $(kernel_names | tr '\n' ' '))"
 	read -r K_NAME K_RELEASE K_VERSION K_SUITE K_ROOT K_TESTS K_ARCH <<< "$line"
-	[ "$(echo "$line" | awk '{ print NF }')" = 7 ] || die "kernels.tsv: $1: not 7 columns: $line"
+	[ "$(echo "$line" | awk '{ print NF }')" = 7 ] || die "testing/kernels.tsv: $1: not 7 columns: $line"
 	local w
-	case $K_TESTS in full | full[+-]* | core | core[+-]*) ;; *) die "kernels.tsv: $1: tests '$K_TESTS' start neither with full nor with core" ;; esac
+	case $K_TESTS in full | full[+-]* | core | core[+-]*) ;; *) die "testing/kernels.tsv: $1: tests '$K_TESTS' start neither with full nor with core" ;; esac
 	w=${K_TESTS#full}
 	for w in $(echo "${w#core}" | sed 's/[+-]/ /g'); do
-		case " $SUITE_WORDS " in *" $w "*) ;; *) die "kernels.tsv: $1: '$w' in '$K_TESTS' is no test's word (scripts/common.sh: $SUITE_WORDS)" ;; esac
+		case " $SUITE_WORDS " in *" $w "*) ;; *) die "testing/kernels.tsv: $1: '$w' in '$K_TESTS' is no test's word (testing/common.sh: $SUITE_WORDS)" ;; esac
 	done
 	case $K_ARCH in
 	amd64) K_MACH=x86_64 K_ELF=X86-64 K_CROSS= K_ARCH32= K_CROSS32= ;;
 	arm64) K_MACH=aarch64 K_ELF=AArch64 K_CROSS=aarch64-linux-gnu K_ARCH32=arm
 		K_CROSS32=arm-linux-gnueabihf ;;
-	*) die "kernels.tsv: $K_NAME: no architecture or one the scripts do not know ('$K_ARCH')" ;;
+	*) die "testing/kernels.tsv: $K_NAME: no architecture or one the scripts do not know ('$K_ARCH')" ;;
 	esac
 	K_SERIES=$(echo "$K_RELEASE" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
 	K_HEADERS=/usr/src/linux-headers-$K_RELEASE
@@ -89,17 +89,17 @@ KSRC_IN_ROOT=/usr/src/$KSRC_PKG
 UAPI_IN_ROOT=/usr/src/$KSRC_PKG-uapi
 
 # uapi_dir SERIES ARCH: the uapi headers of linux-source-SERIES for ARCH (Linux's name: arm64,
-# arm), installed by scripts/provision for the selftests of another architecture than x86.
+# arm), installed by testing/provision for the selftests of another architecture than x86.
 uapi_dir() { echo "/usr/src/linux-source-$1-$2-uapi"; }
 
-# The debug kernel (scripts/debug-kernel): keyed by the source package and the config fragment.
+# The debug kernel (testing/debug-kernel): keyed by the source package and the config fragment.
 DEBUG_FRAGMENT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/kconfig/debug.config
 DEBUG_KEY=$( (echo "$KPKGVER"; cat "$DEBUG_FRAGMENT") | sha1sum | cut -c1-12)
 DEBUG_BUILD_IN_ROOT=/build/debug-$DEBUG_KEY
 DEBUG_KVER=${KVER%%+*}-utimer-debug
 DEBUG_MOD_IN_ROOT=$SRC_IN_ROOT/build/debug
 
-# The bench kernel (scripts/debug-kernel bench, for scripts/bench): debug.config, then
+# The bench kernel (testing/debug-kernel bench, for testing/bench): debug.config, then
 # bench.config on top of it (merge_config.sh): the same kernel without the sanitizers, with
 # Debian's choices where they change costs.
 BENCH_FRAGMENT=$(dirname "$DEBUG_FRAGMENT")/bench.config
@@ -120,7 +120,7 @@ custom_kernel() {
 # Run a command chrooted in the root, with /proc, /sys, /dev and the repo (at /src) mounted in a
 # private mount namespace, so nothing stays mounted on the host if we are interrupted.
 in_root() {
-	[ -x "$ROOT/usr/bin/env" ] || die "no toolchain root at $ROOT: run scripts/provision first"
+	[ -x "$ROOT/usr/bin/env" ] || die "no toolchain root at $ROOT: run testing/provision first"
 	unshare --mount --fork -- /bin/sh -ec '
 		r=$1; top=$2; shift 2
 		mount -t proc proc "$r/proc"
@@ -133,7 +133,7 @@ in_root() {
 }
 
 # step NAME LOG COMMAND...: COMMAND's output in $logdir/LOG, and one TAP line: "ok NAME", or
-# "not ok NAME" with the log's tail, setting fail=1 (scripts/build, scripts/deb).
+# "not ok NAME" with the log's tail, setting fail=1 (testing/build, testing/deb).
 logdir=$CACHE/logs
 step() {
 	local name=$1 logf=$logdir/$2

@@ -1,12 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# The module DKMS built for the running kernel in its toolchain root (scripts/build: dkms add,
+# The module DKMS built for the running kernel in its toolchain root (testing/build: dkms add,
 # dkms build against Debian's headers; for another architecture, cross) loads and creates a
-# timer, in the guest of every kernel of kernels.tsv (selftests/run.sh).
-#   selftests/dkms_test.sh [--plan]
+# timer, in the guest of every kernel of testing/kernels.tsv (selftests/run.sh).
+#   testing/packaging/dkms_test.sh [--plan]
 # KTAP; rust_utimer must not be loaded when it starts.
 set -u
-. "$(dirname "$0")/ktap.sh"
+UTIMER_SELFTESTS=$(cd "$(dirname "$0")/../../selftests" && pwd)
+. "$UTIMER_SELFTESTS/ktap.sh"
 ktap_plan_or_exit 1 "${1:-}"
 kver=$(uname -r)
 err=$(mktemp)

@@ -1,20 +1,21 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The Debian packages (`make deb`, build/deb/) as a user installs them, in a guest of Debian's
-# stock kernel of its own (scripts/check, where kernels.tsv names "+deb"; scripts/deb --guest):
+# stock kernel of its own (testing/check, where testing/kernels.tsv names "+deb"; testing/deb --guest):
 # apt installs them with their real dependencies, which the guest's root (the toolchain root)
 # has, as Debian's archive would give them; DKMS builds the module for the running kernel and
 # for the other kernel of the root (the rt flavour); the module loads, /dev/utimer is root:audio 0660, `utimer run` ticks a timer
 # snd-aloop captures from; installing a kernel's headers rebuilds it for that kernel; a missing
 # build dependency stops in PRE_BUILD with what to install; `apt remove` leaves nothing.
 # The guest's root is read-only: /etc, /usr and /var get a tmpfs overlay for the test, removed at
-# the end.  What the root's own DKMS build (scripts/build) registered is taken out first, so
+# the end.  What the root's own DKMS build (testing/build) registered is taken out first, so
 # that the packages meet a machine that never had the module.
-#   selftests/deb_test.sh [--plan]
+#   testing/packaging/deb_test.sh [--plan]
 # KTAP; rust_utimer must not be loaded when it starts.  Builds the module three times in the
 # guest: about 2.5 min each under TCG, the whole test about 15 min (904 s beside another guest).
 set -u
-. "$(dirname "$0")/ktap.sh"
+UTIMER_SELFTESTS=$(cd "$(dirname "$0")/../../selftests" && pwd)
+. "$UTIMER_SELFTESTS/ktap.sh"
 ktap_plan_or_exit 11 "${1:-}"
 kver=$(uname -r)
 debs=/src/build/deb
@@ -61,7 +62,7 @@ echo "man-db man-db/auto-update boolean false" | debconf-set-selections
 say() { tail -"${1:-8}" "$log" | tr '\n' ' '; }
 
 # A machine without the module: the root's own DKMS registration gone.  (The project's debug
-# and bench kernels, whose modules are in the root, have no build link: scripts/debug-kernel
+# and bench kernels, whose modules are in the root, have no build link: testing/debug-kernel
 # removes it, so DKMS sees Debian's kernels only.)
 dkms remove $dkms_m --all > /dev/null 2>&1
 rm -rf /var/lib/dkms/rust_utimer /usr/src/rust_utimer-*

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * rust_utimer against upstream's C utimers, in one boot of a kernel that has both
- * (scripts/bench: the bench kernel, CONFIG_SND_UTIMER=y, rust_utimer loaded with
+ * (testing/bench: the bench kernel, CONFIG_SND_UTIMER=y, rust_utimer loaded with
  * max_timers=4096).  Each measurement alternates the two implementations round by round (the
  * order flips every round) and reports the medians and their ratio, rust_utimer / upstream.
  *

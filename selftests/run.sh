@@ -256,6 +256,17 @@ parity_table() {
 	done
 }
 
+# packaging_test NAME: testing/packaging/NAME.sh, which needs the running kernel's headers; a
+# guest root without them (the debug kernel's) lacks it.
+packaging_test() {
+	if [ -n "$install" ]; then
+		step rust_utimer "$1" "$(plan_of sh "testing/packaging/$1.sh")" sh "testing/packaging/$1.sh"
+	else
+		lacking "$1@rust_utimer" \
+			"no headers for $(uname -r) in this guest's root (/usr/src/linux-headers-$(uname -r))"
+	fi
+}
+
 # The rust_utimer part; IMPL rust_utimer.
 ours() {
 	if [ "$pass" = run ]; then
@@ -367,26 +378,10 @@ main() {
 	want_full plugin_ && step rust_utimer alsa_plugin_test \
 		"$(plan_of sh selftests/alsa_plugin_test.sh)" sh selftests/alsa_plugin_test.sh "$ko"
 	# `make install`, where the kernel's headers are: modprobe, udev, PATH (depmod alone takes
-	# minutes under TCG: the whole suite, and the kernels that name it).  A guest root without
-	# them (the debug kernel's) skips it, saying so.
-	nohdr="no headers for $(uname -r) in this guest's root (/usr/src/linux-headers-$(uname -r))"
-	if want_full install_; then
-		if [ -n "$install" ]; then
-			step rust_utimer install_test "$(plan_of sh testing/packaging/install_test.sh)" \
-				sh testing/packaging/install_test.sh
-		else
-			lacking install_test@rust_utimer "$nohdr"
-		fi
-	fi
+	# minutes under TCG: the whole suite, and the kernels that name it).
+	want_full install_ && packaging_test install_test
 	# The module DKMS built in the toolchain root for this kernel loads.
-	if want dkms_; then
-		if [ -n "$install" ]; then
-			step rust_utimer dkms_test "$(plan_of sh testing/packaging/dkms_test.sh)" \
-				sh testing/packaging/dkms_test.sh
-		else
-			lacking dkms_test@rust_utimer "$nohdr"
-		fi
-	fi
+	want dkms_ && packaging_test dkms_test
 	if [ -n "$kmemleak" ]; then
 		if [ "$pass" = run ]; then
 			# Objects younger than a few seconds are not reported: scan, wait, scan again.

@@ -94,7 +94,8 @@ uapi_dir() { echo "/usr/src/linux-source-$1-$2-uapi"; }
 
 # The debug kernel (testing/debug-kernel): keyed by the source package and the config fragment.
 DEBUG_FRAGMENT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/kconfig/debug.config
-DEBUG_KEY=$( (echo "$KPKGVER"; cat "$DEBUG_FRAGMENT") | sha1sum | cut -c1-12)
+# (Their comments are left out of the keys: a reworded comment is no reason to build again.)
+DEBUG_KEY=$( (echo "$KPKGVER"; grep -hv '^#' "$DEBUG_FRAGMENT") | sha1sum | cut -c1-12)
 DEBUG_BUILD_IN_ROOT=/build/debug-$DEBUG_KEY
 DEBUG_KVER=${KVER%%+*}-utimer-debug
 DEBUG_MOD_IN_ROOT=$SRC_IN_ROOT/build/debug
@@ -103,7 +104,7 @@ DEBUG_MOD_IN_ROOT=$SRC_IN_ROOT/build/debug
 # bench.config on top of it (merge_config.sh): the same kernel without the sanitizers, with
 # Debian's choices where they change costs.
 BENCH_FRAGMENT=$(dirname "$DEBUG_FRAGMENT")/bench.config
-BENCH_KEY=$( (echo "$KPKGVER"; cat "$DEBUG_FRAGMENT" "$BENCH_FRAGMENT") | sha1sum | cut -c1-12)
+BENCH_KEY=$( (echo "$KPKGVER"; grep -hv '^#' "$DEBUG_FRAGMENT" "$BENCH_FRAGMENT") | sha1sum | cut -c1-12)
 BENCH_BUILD_IN_ROOT=/build/bench-$BENCH_KEY
 BENCH_KVER=${KVER%%+*}-utimer-bench
 BENCH_MOD_IN_ROOT=$SRC_IN_ROOT/build/bench

@@ -23,13 +23,13 @@
 # netaudio_, aloop_, parity_, stress_, i386 (armhf on arm64), upstream_, lifecycle_, cli_,
 # plugin_, install_, dkms_.  (The Debian packages' test, deb_, runs in a guest of its own:
 # testing/check, testing/packaging/deb_test.sh.)
-# UTIMER_SUITE=core (testing/check, for the kernels of testing/kernels.tsv marked "core"): the suite's
+# UTIMER_SUITE=core (testing/check, for the kernels of kernels.tsv marked "core"): the suite's
 # core only: abi_test, the harness programs, aloop_test's four streams, the 32-bit programs,
 # netaudio (as UTIMER_NETAUDIO_ARGS says), the module DKMS built; no sweep, reliability, upstream
 # selftest, lifecycle, CLI, utimer PCM or make install tests.  A word the suite does not know
 # fails the run (suite_words_known).  What a test needs and this guest lacks (the kernel's
 # headers, udevd, 32-bit support) is a counted "# SKIP" saying so, never a test left out; with
-# UTIMER_STRICT=1 (testing/check, for the kernels of testing/kernels.tsv, whose roots have headers and
+# UTIMER_STRICT=1 (testing/check, for the kernels of kernels.tsv, whose roots have headers and
 # udevd) the headers and udevd missing is a failure.
 # Exit status: 0 when every result passed, 1 when one failed.
 set -u

@@ -7,7 +7,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 log() { printf '\033[1m[rust_utimer]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[rust_utimer] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
-# The supported kernels: one line each in testing/kernels.tsv (its header says what the columns are).
+# The supported kernels: one line each in kernels.tsv (its header says what the columns are).
 KERNELS_TSV=$TOP/testing/kernels.tsv
 # kernel_names [full|core]: the names in the table, in its order (only those with these tests).
 # A line that is not a comment and has not its 7 columns stops the script, naming it.
@@ -43,7 +43,7 @@ kernel() {
 	amd64) K_MACH=x86_64 K_ELF=X86-64 K_CROSS= K_ARCH32= K_CROSS32= ;;
 	arm64) K_MACH=aarch64 K_ELF=AArch64 K_CROSS=aarch64-linux-gnu K_ARCH32=arm
 		K_CROSS32=arm-linux-gnueabihf ;;
-	*) die "testing/kernels.tsv: $K_NAME: no architecture or one the scripts do not know ('$K_ARCH')" ;;
+	*) die "kernels.tsv: $K_NAME: no architecture or one the scripts do not know ('$K_ARCH')" ;;
 	esac
 	K_SERIES=$(echo "$K_RELEASE" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
 	K_HEADERS=/usr/src/linux-headers-$K_RELEASE

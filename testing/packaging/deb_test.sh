@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The Debian packages (`make deb`, build/deb/) as a user installs them, in a guest of Debian's
-# stock kernel of its own (testing/check, where testing/kernels.tsv names "+deb"; testing/deb --guest):
+# stock kernel of its own (testing/check, where kernels.tsv names "+deb"; testing/deb --guest):
 # apt installs them with their real dependencies, which the guest's root (the toolchain root)
 # has, as Debian's archive would give them; DKMS builds the module for the running kernel and
 # for the other kernel of the root (the rt flavour); the module loads, /dev/utimer is root:audio 0660, `utimer run` ticks a timer

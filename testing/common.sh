@@ -7,6 +7,19 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 log() { printf '\033[1m[rust_utimer]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[rust_utimer] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
+# tap_totals FILE: the top-level results of a TAP stream (a guest's, a program's: nested lines
+# start with "#"): T_PLAN (its first "1..N", empty without one), T_GOT, T_FAILED, T_SKIPPED,
+# T_PASSED.  Its status is 0 when the results are exactly the plan: green needs that too
+# (a stream cut short, or one with a result more, is no pass).
+tap_totals() {
+	T_PLAN=$(grep -m1 -E '^1\.\.[0-9]+$' "$1" | cut -c4- || true)
+	T_GOT=$(grep -cE '^(not )?ok ' "$1" || true)
+	T_FAILED=$(grep -cE '^not ok ' "$1" || true)
+	T_SKIPPED=$(grep -cE '^ok .*# SKIP' "$1" || true)
+	T_PASSED=$((T_GOT - T_FAILED - T_SKIPPED))
+	[ -n "$T_PLAN" ] && [ "$T_GOT" = "$T_PLAN" ]
+}
+
 # The supported kernels: one line each in kernels.tsv (its header says what the columns are).
 KERNELS_TSV=$TOP/testing/kernels.tsv
 # kernel_names [full|core]: the names in the table, in its order (only those with these tests).
@@ -149,15 +162,3 @@ step() {
 	fi
 }
 
-# tap_totals FILE: the top-level results of a TAP stream (a guest's, a program's: nested lines
-# start with "#"): T_PLAN (its first "1..N", empty without one), T_GOT, T_FAILED, T_SKIPPED,
-# T_PASSED.  Its status is 0 when the results are exactly the plan: green needs that too
-# (a stream cut short, or one with a result more, is no pass).
-tap_totals() {
-	T_PLAN=$(grep -m1 -E '^1\.\.[0-9]+$' "$1" | cut -c4- || true)
-	T_GOT=$(grep -cE '^(not )?ok ' "$1" || true)
-	T_FAILED=$(grep -cE '^not ok ' "$1" || true)
-	T_SKIPPED=$(grep -cE '^ok .*# SKIP' "$1" || true)
-	T_PASSED=$((T_GOT - T_FAILED - T_SKIPPED))
-	[ -n "$T_PLAN" ] && [ "$T_GOT" = "$T_PLAN" ]
-}

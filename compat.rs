@@ -94,3 +94,13 @@ pub(crate) fn param<T: Copy>(value: impl core::borrow::Borrow<T>) -> T {
 pub(crate) fn edquot() -> Error {
     Error::from_errno(-(bindings::EDQUOT as c_int))
 }
+
+/// `HRTIMER_NORESTART`: since 7.3 `enum hrtimer_restart` is a newtype in `kernel::bindings`.
+#[cfg(utimer_kernel_ge_7_3)]
+pub(crate) const HRTIMER_NORESTART: bindings::hrtimer_restart =
+    bindings::hrtimer_restart::HRTIMER_NORESTART;
+
+/// `HRTIMER_NORESTART`: before 7.3 `enum hrtimer_restart` is a set of constants.
+#[cfg(not(utimer_kernel_ge_7_3))]
+pub(crate) const HRTIMER_NORESTART: bindings::hrtimer_restart =
+    bindings::hrtimer_restart_HRTIMER_NORESTART;

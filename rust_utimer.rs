@@ -8,11 +8,14 @@
 //! (`timer_source=-1.4.<id>`) and any `/dev/snd/timer` client can then run on the application's
 //! clock. Both ioctls are upstream's, on every input: see `Documentation/sound/utimers.rst` in the
 //! kernel tree. Our own `UTIMER_IOCTL_CREATE_EXT` (`uapi/rust_utimer.h`) adds strict input and a
-//! timer by id.
+//! timer by id, and persistent timers ([`persist`]): made at load time (`timers=`, [`config`],
+//! [`param`]) or by `UTIMER_CREATE_PERSIST`, driven by the writer attached to them, and ticked by
+//! the module itself ([`clock`]) in holdover.
 //!
 //! Layout: [`defs`] holds the ABI, [`utimer`] the driver logic and [`ids`] its id allocator;
-//! [`timer`] (ALSA timers), [`file`] (anonymous-inode files), [`task`] (the caller) and, before
-//! 7.3, `misc` (`/dev/utimer`) are the only calls into C, through the generated [`sound`]
+//! [`timer`] (ALSA timers), [`clock`] (their hrtimers), [`file`] (anonymous-inode files),
+//! [`param`] (`timers=`), [`task`] (the caller) and, before 7.3, `misc` (`/dev/utimer`) are the
+//! only calls into C, through the generated [`sound`]
 //! bindings; [`compat`] bridges the kernels' Rust APIs.
 
 use kernel::{
@@ -23,12 +26,16 @@ use kernel::{
     prelude::*, //
 };
 
+mod clock;
 mod compat;
+mod config;
 mod defs;
 mod file;
 mod ids;
 #[cfg(not(utimer_kernel_ge_7_3))]
 mod misc;
+mod param;
+mod persist;
 mod sound;
 mod task;
 mod timer;
@@ -48,6 +55,10 @@ module! {
         max_user_timers: u32 {
             default: 32,
             description: "Most timers one user (real uid) may hold, at least 1; CAP_SYS_RESOURCE overrides",
+        },
+        holdover: u32 {
+            default: 2,
+            description: "Periods without a TRIGGER before the module ticks a persistent timer itself, 0 (never) to 1000",
         },
     },
 }
@@ -80,10 +91,19 @@ impl kernel::InPlaceModule for RustUtimerModule {
                 pr_err!("max_user_timers=0 is out of range: it must be at least 1\n");
                 return Err(EINVAL);
             }
+            let holdover: u32 = compat::param(module_parameters::holdover.value());
+            if holdover > defs::MAX_HOLDOVER {
+                pr_err!(
+                    "holdover={} is out of range: it must be 0 to {}\n",
+                    holdover,
+                    defs::MAX_HOLDOVER
+                );
+                return Err(EINVAL);
+            }
             let debugfs = Dir::new(c"rust_utimer");
             Ok(try_pin_init!(Self {
                 // Initialised first (fields are initialised in this order), dropped last.
-                _state: utimer::init(max_timers, max_user_timers)?,
+                _state: utimer::init(max_timers, max_user_timers, holdover, param::timers())?,
                 _misc <- compat::register_misc(c"utimer"),
                 _timers <- debugfs.read_callback_file(
                     c"timers",

@@ -28,3 +28,12 @@ pub(crate) fn capable_sys_resource() -> bool {
     // SAFETY: `capable()` may be called from any task context.
     unsafe { bindings::capable(bindings::CAP_SYS_RESOURCE as c_int) }
 }
+
+/// Whether the calling task may administer the system (`CAP_SYS_ADMIN`): persistent timers
+/// outlive it and count against no user's quota.
+///
+/// As every `capable()` check, this is audited by the LSMs: only call it when the answer matters.
+pub(crate) fn capable_sys_admin() -> bool {
+    // SAFETY: `capable()` may be called from any task context.
+    unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as c_int) }
+}

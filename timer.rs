@@ -51,6 +51,42 @@ impl Timer {
     /// `id` is the timer's id string, shown in `/proc/asound/timers`. Fails with `EBUSY` when the
     /// subdevice is registered already (for example by the kernel's own `CONFIG_SND_UTIMER`).
     pub(crate) fn register(id: &CStr, subdevice: u32, resolution: u64) -> Result<Self> {
+        // SAFETY: With no hooks, the timer's callbacks use no pointer of ours.
+        unsafe { Self::register_raw(id, subdevice, resolution, None) }
+    }
+
+    /// As [`Timer::register`], and calls `hooks`' [`Hooks::start`] when the timer starts (its
+    /// first instance starts on the idle timer) and [`Hooks::stop`] when it stops.
+    ///
+    /// # Safety
+    ///
+    /// `hooks` must stay valid until the returned timer is dropped.
+    pub(crate) unsafe fn register_hooked<H: Hooks>(
+        id: &CStr,
+        subdevice: u32,
+        resolution: u64,
+        hooks: NonNull<H>,
+    ) -> Result<Self> {
+        let ops = RawHooks {
+            start: hooked_start::<H>,
+            stop: hooked_stop::<H>,
+            data: hooks.as_ptr().cast(),
+        };
+        // SAFETY: `ops` calls `H`'s hooks on `hooks`, which the caller keeps valid as long as the
+        // timer.
+        unsafe { Self::register_raw(id, subdevice, resolution, Some(ops)) }
+    }
+
+    /// # Safety
+    ///
+    /// `hooks.data`, if given, must be valid for its `start` and `stop` until the returned timer
+    /// is dropped.
+    unsafe fn register_raw(
+        id: &CStr,
+        subdevice: u32,
+        resolution: u64,
+        hooks: Option<RawHooks>,
+    ) -> Result<Self> {
         let mut tid = sound::snd_timer_id {
             dev_class: sound::RUST_UTIMER_CLASS_GLOBAL,
             dev_sclass: sound::RUST_UTIMER_SCLASS_APPLICATION,
@@ -62,8 +98,8 @@ impl Timer {
             flags: sound::RUST_UTIMER_HW_AUTO | sound::RUST_UTIMER_HW_WORK,
             resolution: resolution.try_into()?,
             ticks: 1,
-            start: Some(hw_start),
-            stop: Some(hw_stop),
+            start: Some(hooks.as_ref().map_or(hw_start as HwFn, |h| h.start)),
+            stop: Some(hooks.as_ref().map_or(hw_stop as HwFn, |h| h.stop)),
             ..Default::default()
         };
 
@@ -84,9 +120,11 @@ impl Timer {
 
         // SAFETY: `snd_timer_new()` succeeded, so `timer` is a valid, initialised timer that is not
         // registered yet: nobody else can see it.
+        // `private_data` is the driver's own field: the core only hands it back.
         unsafe {
             (*timer.as_ptr()).module = compat::this_module().as_ptr();
             (*timer.as_ptr()).hw = hw;
+            (*timer.as_ptr()).private_data = hooks.map_or(ptr::null_mut(), |h| h.data);
         }
 
         // SAFETY: `timer` is valid and not registered yet.
@@ -164,5 +202,52 @@ extern "C" fn hw_start(_timer: *mut sound::snd_timer) -> c_int {
 
 /// `hw.stop` of our timers: nothing to disarm.
 extern "C" fn hw_stop(_timer: *mut sound::snd_timer) -> c_int {
+    0
+}
+
+/// What a timer made by [`Timer::register_hooked`] calls when it starts and stops.
+///
+/// Both are called by the ALSA core with the timer's lock held and interrupts off (from
+/// `snd_timer_start()`, `snd_timer_stop()`, and from [`Timer::interrupt`] when an instance ends):
+/// they must not sleep nor call back into the timer.
+pub(crate) trait Hooks: Sync {
+    /// The timer started: a first instance runs on it.
+    fn start(&self);
+    /// The timer stopped: no instance runs on it.
+    fn stop(&self);
+}
+
+/// The type of `hw.start` and `hw.stop`.
+type HwFn = unsafe extern "C" fn(*mut sound::snd_timer) -> c_int;
+
+/// The `hw.start` and `hw.stop` of a hooked timer and the `private_data` they get.
+struct RawHooks {
+    start: HwFn,
+    stop: HwFn,
+    data: *mut c_void,
+}
+
+/// `hw.start` of a timer made by [`Timer::register_hooked`] with hooks `H`.
+///
+/// # Safety
+///
+/// `timer` must be a timer made by [`Timer::register_hooked::<H>`] and not freed yet.
+unsafe extern "C" fn hooked_start<H: Hooks>(timer: *mut sound::snd_timer) -> c_int {
+    // SAFETY: `private_data` is the `H` that `register_hooked` was given, valid as long as the
+    // timer by its safety requirements.
+    let hooks = unsafe { &*(*timer).private_data.cast::<H>() };
+    hooks.start();
+    0
+}
+
+/// `hw.stop` of a timer made by [`Timer::register_hooked`] with hooks `H`.
+///
+/// # Safety
+///
+/// `timer` must be a timer made by [`Timer::register_hooked::<H>`] and not freed yet.
+unsafe extern "C" fn hooked_stop<H: Hooks>(timer: *mut sound::snd_timer) -> c_int {
+    // SAFETY: As in `hooked_start`.
+    let hooks = unsafe { &*(*timer).private_data.cast::<H>() };
+    hooks.stop();
     0
 }

@@ -40,18 +40,27 @@ use kernel::{
         Instant,
         Monotonic, //
     },
+    types::ScopeGuard,
     uaccess::UserSlice, //
 };
 
 use crate::{
     compat,
+    config,
     defs::{
+        TimerAttach,
         TimerCreate,
+        TimerRemove,
         TimerUinfo,
+        CREATE_HOLDOVER,
         CREATE_ID,
+        CREATE_PERSIST,
+        IOCTL_ATTACH,
         IOCTL_CREATE,
         IOCTL_CREATE_EXT,
+        IOCTL_REMOVE,
         IOCTL_TRIGGER,
+        MAX_HOLDOVER,
         MAX_RESOLUTION,
         MIN_RESOLUTION, //
     },
@@ -63,6 +72,7 @@ use crate::{
         Ids,
         TakeError, //
     },
+    persist::Persistent,
     task,
     timer::Timer, //
 };
@@ -83,6 +93,8 @@ pub(crate) struct Registry {
     max_user_timers: u32,
     /// Live timers by id, for the debugfs listing; the slots are allocated at load time.
     timers: KVVec<Listed>,
+    /// Periods without a TRIGGER before a persistent timer's holdover, unless it says otherwise.
+    holdover: u32,
 }
 
 impl Registry {
@@ -92,6 +104,7 @@ impl Registry {
             users: KVec::new(),
             max_user_timers: 0,
             timers: KVVec::new(),
+            holdover: 0,
         }
     }
 }
@@ -106,42 +119,135 @@ kernel::sync::global_lock! {
 /// A static is never dropped: without this, each load would leak the registry's vectors.
 pub(crate) struct State(());
 
-/// Initialises the driver's global state; called once, before `/dev/utimer` exists.
+/// Initialises the driver's global state and makes the persistent timers of `timers`
+/// (`timers=`, see [`config`]); called once, before `/dev/utimer` exists.
 ///
-/// `max_timers` must be at most [`crate::ids::MAX_CAPACITY`].
-pub(crate) fn init(max_timers: u32, max_user_timers: u32) -> Result<State> {
+/// `max_timers` must be at most [`crate::ids::MAX_CAPACITY`], `holdover` at most
+/// [`MAX_HOLDOVER`]. An entry of `timers` that cannot be made fails the load with `EINVAL`, and
+/// the kernel log names it.
+pub(crate) fn init(
+    max_timers: u32,
+    max_user_timers: u32,
+    holdover: u32,
+    timers: &[u8],
+) -> Result<State> {
     // SAFETY: Called once from the module's init, before any other use of `REGISTRY`.
     unsafe { REGISTRY.init() };
     let state = State(());
-    let mut reg = REGISTRY.lock();
-    reg.ids.set_capacity(max_timers);
-    reg.max_user_timers = max_user_timers;
-    let now = Instant::now();
-    for _ in 0..max_timers {
-        reg.timers.push(Listed::empty(now), GFP_KERNEL)?;
+    {
+        let mut reg = REGISTRY.lock();
+        reg.ids.set_capacity(max_timers);
+        reg.max_user_timers = max_user_timers;
+        reg.holdover = holdover;
+        let now = Instant::now();
+        let uid = current!().uid();
+        for _ in 0..max_timers {
+            reg.timers.push(Listed::empty(now, uid), GFP_KERNEL)?;
+        }
+    }
+    for (text, entry) in config::entries(timers) {
+        let text = BStr::from_bytes(text);
+        let entry = entry.map_err(|why| {
+            pr_err!("timers=: entry '{}' is malformed: {}\n", text, why.reason());
+            EINVAL
+        })?;
+        let id = Id::take_exact(entry.id).map_err(|e| {
+            if e == EBUSY {
+                pr_err!(
+                    "timers=: entry '{}': timer {} is declared twice\n",
+                    text,
+                    entry.id
+                );
+            } else {
+                pr_err!(
+                    "timers=: entry '{}': id {} is not below max_timers={}\n",
+                    text,
+                    entry.id,
+                    max_timers
+                );
+            }
+            EINVAL
+        })?;
+        if !(MIN_RESOLUTION..=MAX_RESOLUTION).contains(&entry.resolution) {
+            pr_err!(
+                "timers=: entry '{}': a resolution of {} ns is out of range ({} to {} ns)\n",
+                text,
+                entry.resolution,
+                MIN_RESOLUTION,
+                MAX_RESOLUTION
+            );
+            return Err(EINVAL);
+        }
+        let periods = entry.holdover.unwrap_or(holdover);
+        if periods > MAX_HOLDOVER {
+            pr_err!(
+                "timers=: entry '{}': a holdover of {} periods is above {}\n",
+                text,
+                periods,
+                MAX_HOLDOVER
+            );
+            return Err(EINVAL);
+        }
+        let timer = Persistent::new(id, entry.resolution, periods).inspect_err(|e| {
+            pr_err!(
+                "timers=: entry '{}': timer {} cannot be registered ({:?}; EBUSY: the kernel's \
+                 own CONFIG_SND_UTIMER holds it)\n",
+                text,
+                entry.id,
+                e
+            );
+        })?;
+        list_persistent(timer);
     }
     Ok(state)
 }
 
 impl Drop for State {
     fn drop(&mut self) {
-        // No timer is left: each timer file holds a reference on the module.
-        let mut reg = REGISTRY.lock();
-        reg.timers = KVVec::new();
-        reg.users = KVec::new();
+        // No owned timer is left: each timer file holds a reference on the module. Persistent
+        // ones are freed after the lock is released: their ids go back to the registry.
+        let timers = {
+            let mut reg = REGISTRY.lock();
+            reg.users = KVec::new();
+            core::mem::take(&mut reg.timers)
+        };
+        drop(timers);
     }
 }
 
+/// Lists a persistent timer made by the calling task: from here `UTIMER_IOCTL_ATTACH` finds it.
+fn list_persistent(timer: Arc<Persistent>) {
+    let caller = current!();
+    let listed = Listed {
+        creator_uid: caller.uid(),
+        creator_pid: caller.group_leader().pid(),
+        creator_comm: task::current_comm(),
+        created: Instant::now(),
+        timer: Some(Live::Persistent(timer)),
+    };
+    let old = REGISTRY
+        .lock()
+        .timers
+        .get_mut(listed.slot())
+        .map(|place| core::mem::replace(place, listed));
+    drop(old);
+}
+
 /// A timer id, returned to the set when dropped.
-struct Id(u32);
+pub(crate) struct Id(u32);
 
 impl Id {
-    fn take() -> Result<Self> {
+    /// The id's number: the timer's subdevice.
+    pub(crate) fn number(&self) -> u32 {
+        self.0
+    }
+
+    pub(crate) fn take() -> Result<Self> {
         REGISTRY.lock().ids.take().map(Id).ok_or(ENOSPC)
     }
 
     /// Takes `id` itself: `EINVAL` when it is not below the capacity, `EBUSY` when it is taken.
-    fn take_exact(id: u32) -> Result<Self> {
+    pub(crate) fn take_exact(id: u32) -> Result<Self> {
         match REGISTRY.lock().ids.take_exact(id) {
             Ok(()) => Ok(Id(id)),
             Err(TakeError::OutOfRange) => Err(EINVAL),
@@ -207,21 +313,39 @@ pub(crate) struct UserTimer {
     triggers: Atomic<u64>,
 }
 
+/// A live timer: owned by its fd, or persistent.
+#[derive(Clone)]
+enum Live {
+    Owned(Arc<UserTimer>),
+    Persistent(Arc<Persistent>),
+}
+
 /// A slot of the debugfs listing: a live timer, and who created it when.
 pub(crate) struct Listed {
-    timer: Option<Arc<UserTimer>>,
+    timer: Option<Live>,
+    creator_uid: Kuid,
     creator_pid: Pid,
     creator_comm: [u8; 16],
     created: Instant<Monotonic>,
 }
 
 impl Listed {
-    fn empty(now: Instant<Monotonic>) -> Self {
+    fn empty(now: Instant<Monotonic>, uid: Kuid) -> Self {
         Self {
             timer: None,
+            creator_uid: uid,
             creator_pid: 0,
             creator_comm: [0; 16],
             created: now,
+        }
+    }
+
+    /// The slot of the listing that is the timer's, by its id.
+    fn slot(&self) -> usize {
+        match &self.timer {
+            Some(Live::Owned(t)) => t.id.0 as usize,
+            Some(Live::Persistent(t)) => t.id() as usize,
+            None => usize::MAX,
         }
     }
 
@@ -231,20 +355,37 @@ impl Listed {
 
     /// One line of the debugfs listing, if the slot has a timer; see [`write_listing`].
     fn write_line(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Some(t) = &self.timer else {
-            return Ok(());
-        };
-        f.write_fmt(fmt!(
-            "{} {} {} {} {} {} {} {}\n",
-            t.id.0,
-            t.charge.0.into_uid_in_current_ns(),
-            self.creator_pid,
-            t.timer.resolution(),
-            t.triggers.load(Relaxed),
-            t.timer.instances(),
-            self.created.elapsed().as_millis(),
-            self.comm(),
-        ))
+        let age = self.created.elapsed().as_millis();
+        let uid = self.creator_uid.into_uid_in_current_ns();
+        match &self.timer {
+            None => Ok(()),
+            Some(Live::Owned(t)) => f.write_fmt(fmt!(
+                "{} {} {} {} {} {} {} 0 {} driven 0 {}\n",
+                t.id.0,
+                t.charge.0.into_uid_in_current_ns(),
+                self.creator_pid,
+                t.timer.resolution(),
+                t.triggers.load(Relaxed),
+                t.timer.instances(),
+                age,
+                self.creator_pid,
+                self.comm(),
+            )),
+            Some(Live::Persistent(t)) => f.write_fmt(fmt!(
+                "{} {} {} {} {} {} {} 1 {} {} {} {}\n",
+                t.id(),
+                uid,
+                self.creator_pid,
+                t.resolution(),
+                t.triggers(),
+                t.instances(),
+                age,
+                t.writer(),
+                t.state(),
+                t.holdover_ticks(),
+                self.comm(),
+            )),
+        }
     }
 }
 
@@ -269,6 +410,7 @@ impl FileOps for UserTimer {
         seq_print!(m, "utimer-resolution:\t{}\n", self.timer.resolution());
         seq_print!(m, "utimer-triggers:\t{}\n", self.triggers.load(Relaxed));
         seq_print!(m, "utimer-instances:\t{}\n", self.timer.instances());
+        seq_print!(m, "utimer-persistent:\t0\n");
     }
 
     /// The fd's last close: unlisted, so that the file's reference is the last one.
@@ -286,13 +428,13 @@ impl FileOps for UserTimer {
 
 /// A timer's name, `snd-utimer<id>`, as upstream names its timers and their files; formatted on
 /// the stack, as CREATE needs it only while it runs.
-struct TimerName {
+pub(crate) struct TimerName {
     buf: [u8; 24],
     len: usize,
 }
 
 impl TimerName {
-    fn new(id: u32) -> Result<Self> {
+    pub(crate) fn new(id: u32) -> Result<Self> {
         let mut buf = [0u8; 24];
         let mut f = Formatter::new(&mut buf);
         f.write_fmt(fmt!("snd-utimer{id}"))?;
@@ -301,7 +443,7 @@ impl TimerName {
         Ok(Self { buf, len: len + 1 })
     }
 
-    fn as_cstr(&self) -> Result<&CStr> {
+    pub(crate) fn as_cstr(&self) -> Result<&CStr> {
         let bytes = self.buf.get(..self.len).ok_or(EINVAL)?;
         CStr::from_bytes_with_nul(bytes).map_err(|_| EINVAL)
     }
@@ -374,7 +516,8 @@ impl Created {
             fd,
             file,
             listed: Listed {
-                timer: Some(user_timer),
+                timer: Some(Live::Owned(user_timer)),
+                creator_uid: caller.uid(),
                 // The thread group's id, `tgid` (as `CurrentTask::tgid()` of 7.3 on).
                 creator_pid: caller.group_leader().pid(),
                 creator_comm: task::current_comm(),
@@ -421,10 +564,19 @@ fn create(arg: usize) -> Result<isize> {
 }
 
 /// Checks [`IOCTL_CREATE_EXT`]'s argument: `EINVAL` for unknown flags, reserved fields that are
-/// not zero or a resolution out of [`MIN_RESOLUTION`, `MAX_RESOLUTION`]. Returns the id asked
-/// for, if any.
+/// not zero, a holdover without its flags or above [`MAX_HOLDOVER`], or a resolution out of
+/// [`MIN_RESOLUTION`, `MAX_RESOLUTION`]. Returns the id asked for, if any.
 fn validate_ext(req: &TimerCreate) -> Result<Option<u32>> {
-    if req.flags & !CREATE_ID != 0 || req.reserved.iter().any(|&r| r != 0) {
+    if req.flags & !(CREATE_ID | CREATE_PERSIST | CREATE_HOLDOVER) != 0
+        || req.reserved.iter().any(|&r| r != 0)
+    {
+        return Err(EINVAL);
+    }
+    if req.flags & CREATE_HOLDOVER == 0 {
+        if req.holdover != 0 {
+            return Err(EINVAL);
+        }
+    } else if req.flags & CREATE_PERSIST == 0 || req.holdover > MAX_HOLDOVER {
         return Err(EINVAL);
     }
     if !(MIN_RESOLUTION..=MAX_RESOLUTION).contains(&req.resolution) {
@@ -439,11 +591,113 @@ fn create_ext(arg: usize) -> Result<isize> {
         UserSlice::new(UserPtr::from_addr(arg), size_of::<TimerCreate>()).reader_writer();
     let mut req: TimerCreate = reader.read()?;
     let id = validate_ext(&req)?;
+    if req.flags & CREATE_PERSIST != 0 {
+        let timer = new_persistent(&req, id)?;
+        req.id = timer.id();
+        req.fd = -1;
+        // On failure `timer` is dropped here, unlisted: nothing is left of it.
+        writer.write(&req)?;
+        list_persistent(timer);
+        return Ok(0);
+    }
     let created = Created::new(req.resolution, id)?;
     req.id = created.id;
     req.fd = created.fd()?;
     writer.write(&req)?;
     created.install();
+    Ok(0)
+}
+
+/// A persistent timer for [`IOCTL_CREATE_EXT`], on `id` or the lowest free id: `EPERM` unless the
+/// caller has `CAP_SYS_ADMIN` (it outlives the caller and counts against no user's quota).
+fn new_persistent(req: &TimerCreate, id: Option<u32>) -> Result<Arc<Persistent>> {
+    if !task::capable_sys_admin() {
+        return Err(EPERM);
+    }
+    let holdover = if req.flags & CREATE_HOLDOVER != 0 {
+        req.holdover
+    } else {
+        REGISTRY.lock().holdover
+    };
+    if let Some(id) = id {
+        return Persistent::new(Id::take_exact(id)?, req.resolution, holdover);
+    }
+    // The lowest id whose subdevice the kernel's own CONFIG_SND_UTIMER does not hold; the ids
+    // tried meanwhile are held again until we return, so each is tried once.
+    let mut busy = KVec::new();
+    loop {
+        let id = Id::take()?;
+        let number = id.0;
+        match Persistent::new(id, req.resolution, holdover) {
+            Err(e) if e == EBUSY => {
+                if let Ok(again) = Id::take_exact(number) {
+                    busy.push(again, GFP_KERNEL)?;
+                }
+            }
+            result => return result,
+        }
+    }
+}
+
+/// `UTIMER_IOCTL_ATTACH`: the caller becomes the writer of a persistent timer, through a new fd.
+fn attach(arg: usize) -> Result<isize> {
+    let (mut reader, mut writer) =
+        UserSlice::new(UserPtr::from_addr(arg), size_of::<TimerAttach>()).reader_writer();
+    let mut req: TimerAttach = reader.read()?;
+    if req.flags != 0 || req.reserved.iter().any(|&r| r != 0) {
+        return Err(EINVAL);
+    }
+    let tgid = current!().group_leader().pid();
+    let timer = match REGISTRY
+        .lock()
+        .timers
+        .get(req.id as usize)
+        .and_then(|slot| slot.timer.as_ref())
+    {
+        None => return Err(ENOENT),
+        // Its fd is its writer.
+        Some(Live::Owned(_)) => return Err(EBUSY),
+        Some(Live::Persistent(t)) => {
+            t.attach(tgid)?;
+            t.clone()
+        }
+    };
+    // Attached: until the file exists, a failure detaches here; after, the file's release does.
+    let attached = ScopeGuard::new_with_data(timer, |t| t.detach());
+    let fd = FileDescriptorReservation::get_unused_fd_flags(bindings::O_CLOEXEC)?;
+    let name = TimerName::new(req.id)?;
+    let file = file::new_file(name.as_cstr()?, (*attached).clone())?;
+    let timer = attached.dismiss();
+    req.fd = fd.reserved_fd().try_into()?;
+    writer.write(&req)?;
+    // Attaching takes the clock: no holdover tick from here until `holdover` quiet periods.
+    timer.take();
+    fd.fd_install(file);
+    Ok(0)
+}
+
+/// `UTIMER_IOCTL_REMOVE`: destroys a persistent timer that no writer holds.
+fn remove(arg: usize) -> Result<isize> {
+    let req: TimerRemove = UserSlice::new(UserPtr::from_addr(arg), size_of::<TimerRemove>())
+        .reader()
+        .read()?;
+    if req.flags != 0 || req.reserved.iter().any(|&r| r != 0) {
+        return Err(EINVAL);
+    }
+    if !task::capable_sys_admin() {
+        return Err(EPERM);
+    }
+    let removed = {
+        let mut reg = REGISTRY.lock();
+        let slot = reg.timers.get_mut(req.id as usize).ok_or(ENOENT)?;
+        match &slot.timer {
+            Some(Live::Persistent(t)) if t.writer() != 0 => return Err(EBUSY),
+            Some(Live::Persistent(_)) => slot.timer.take(),
+            _ => return Err(ENOENT),
+        }
+    };
+    // Unregistered here, without the lock: its id goes back to the registry.
+    drop(removed);
     Ok(0)
 }
 
@@ -468,7 +722,8 @@ pub(crate) fn write_listing(f: &mut fmt::Formatter<'_>) -> fmt::Result {
     )?;
     writeln!(
         f,
-        "# id uid pid resolution_ns triggers instances age_ms comm"
+        "# id uid pid resolution_ns triggers instances age_ms persistent writer state \
+         holdover_ticks comm"
     )?;
     for listed in reg.timers.iter() {
         listed.write_line(f)?;
@@ -485,6 +740,8 @@ impl Control {
         match cmd {
             IOCTL_CREATE => create(arg),
             IOCTL_CREATE_EXT => create_ext(arg),
+            IOCTL_ATTACH => attach(arg),
+            IOCTL_REMOVE => remove(arg),
             _ => Err(ENOTTY),
         }
     }

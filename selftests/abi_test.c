@@ -119,15 +119,34 @@ static void create_ext_abi(void)
 	struct utimer_create c;
 	unsigned long nr = UTIMER_IOCTL_CREATE_EXT;
 	int same = sizeof(c) == 32 && AT(c, resolution) == 0 && AT(c, flags) == 8 &&
-		   AT(c, id) == 12 && AT(c, fd) == 16 && AT(c, reserved) == 20 &&
+		   AT(c, id) == 12 && AT(c, fd) == 16 && AT(c, holdover) == 20 &&
+		   AT(c, reserved) == 24 &&
 		   nr == 0xC02075A5UL && _IOC_TYPE(nr) == 'u' && _IOC_NR(nr) == 0xa5 &&
 		   _IOC_DIR(nr) == (_IOC_READ | _IOC_WRITE) && _IOC_SIZE(nr) == sizeof(c) &&
-		   UTIMER_CREATE_ID == 1;
+		   UTIMER_CREATE_ID == 1 && UTIMER_CREATE_PERSIST == 2 &&
+		   UTIMER_CREATE_HOLDOVER == 4 && UTIMER_MAX_HOLDOVER == 1000;
 
 	ksft_test_result(same, "abi_create_ext_layout_and_number # " ARCH " program: size %zu, "
-			 "offsets %zu/%zu/%zu/%zu/%zu, CREATE_EXT %#lx (the module: 32, "
-			 "0/8/12/16/20, 0xc02075a5)\n", sizeof(c), AT(c, resolution), AT(c, flags),
-			 AT(c, id), AT(c, fd), AT(c, reserved), nr);
+			 "offsets %zu/%zu/%zu/%zu/%zu/%zu, CREATE_EXT %#lx (the module: 32, "
+			 "0/8/12/16/20/24, 0xc02075a5)\n", sizeof(c), AT(c, resolution),
+			 AT(c, flags), AT(c, id), AT(c, fd), AT(c, holdover), AT(c, reserved), nr);
+}
+
+/* The persistent timers' ioctls: ATTACH, REMOVE, TAKE; the same for 32- and 64-bit programs. */
+static void persistent_abi(void)
+{
+	struct utimer_attach a;
+	struct utimer_remove r;
+	unsigned long at = UTIMER_IOCTL_ATTACH, rm = UTIMER_IOCTL_REMOVE, tk = UTIMER_IOCTL_TAKE;
+	int same = sizeof(a) == 32 && AT(a, id) == 0 && AT(a, flags) == 4 && AT(a, fd) == 8 &&
+		   AT(a, reserved) == 12 && sizeof(r) == 16 && AT(r, flags) == 4 &&
+		   AT(r, reserved) == 8 && at == 0xC02075A6UL && rm == 0x401075A7UL &&
+		   tk == 0x75A8UL;
+
+	ksft_test_result(same, "abi_persistent_layout_and_numbers # " ARCH " program: attach %zu "
+			 "bytes (fd at %zu), remove %zu bytes, ATTACH %#lx REMOVE %#lx TAKE %#lx (the "
+			 "module: 32 (8), 16, 0xc02075a6 0x401075a7 0x75a8)\n", sizeof(a), AT(a, fd),
+			 sizeof(r), at, rm, tk);
 }
 
 int main(int argc, char **argv)
@@ -138,10 +157,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s [--plan]\n", argv[0]);
 		return 2;
 	}
-	plan_or_print(4, plan_only);
+	plan_or_print(5, plan_only);
 	uinfo_layout();
 	ioctl_numbers();
 	udriven_device();
 	create_ext_abi();
+	persistent_abi();
 	ksft_finished();
 }

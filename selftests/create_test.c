@@ -558,18 +558,24 @@ TEST(create_ext_refuses_unknown_flags_and_reserved)
 	if (upstream())
 		SKIP(return, "rust_utimer's own ioctl");
 	ASSERT_LE(0, ctl);
-	for (i = 1; i < 64; i += 5) {
-		/* Each unknown bit, alone and beside UTIMER_CREATE_ID. */
-		c = ext_req(RES_10MS, (1U << (i % 32)) | (i >= 32 ? UTIMER_CREATE_ID : 0), 0);
+	for (i = 3; i < 64; i += 5) {
+		/* Each unknown bit (above UTIMER_CREATE_HOLDOVER), alone and beside UTIMER_CREATE_ID. */
+		c = ext_req(RES_10MS, (1U << (3 + i % 29)) | (i >= 32 ? UTIMER_CREATE_ID : 0), 0);
 		snprintf(what, sizeof(what), "flags %#x", c.flags);
 		expect_ext_refused(_metadata, ctl, &c, EINVAL, what);
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 2; i++) {
 		c = ext_req(RES_10MS, 0, 0);
 		c.reserved[i] = 0x80000000U >> i;
 		snprintf(what, sizeof(what), "reserved[%d]", i);
 		expect_ext_refused(_metadata, ctl, &c, EINVAL, what);
 	}
+	/* A holdover without UTIMER_CREATE_HOLDOVER, and that flag without a persistent timer. */
+	c = ext_req(RES_10MS, 0, 0);
+	c.holdover = 2;
+	expect_ext_refused(_metadata, ctl, &c, EINVAL, "holdover without its flag");
+	c = ext_req(RES_10MS, UTIMER_CREATE_HOLDOVER, 0);
+	expect_ext_refused(_metadata, ctl, &c, EINVAL, "UTIMER_CREATE_HOLDOVER without PERSIST");
 	expect_next_ext_id(_metadata, ctl, 0);
 	close(ctl);
 }

@@ -471,9 +471,10 @@ static int listing_line(unsigned int id, char *line, size_t size)
 /* Observability (ours): a debugfs file lists every live timer.  Upstream has no such file. */
 TEST(debugfs_lists_every_live_timer)
 {
-	char line[256], head[256], comm[64];
-	unsigned int id, uid, inst;
-	unsigned long long res, trig, age;
+	char line[256], head[256], comm[64], state[16];
+	unsigned int id, uid, inst, persistent;
+	unsigned long long res, trig, age, held;
+	int writer;
 	struct utimer_uinfo a, b;
 	int ctl, rd, pid, i;
 	FILE *f;
@@ -496,9 +497,15 @@ TEST(debugfs_lists_every_live_timer)
 	fclose(f);
 	EXPECT_TRUE(strstr(head, "max_timers 128 max_user_timers 32 live 2") != NULL) TH_LOG("%s", head);
 	ASSERT_EQ(0, listing_line(b.id, line, sizeof(line)));
-	ASSERT_EQ(8, sscanf(line, "%u %u %d %llu %llu %u %llu %63[^\n]", &id, &uid, &pid, &res,
-			    &trig, &inst, &age, comm)) TH_LOG("line: %s", line);
+	ASSERT_EQ(12, sscanf(line, "%u %u %d %llu %llu %u %llu %u %d %15s %llu %63[^\n]", &id,
+			     &uid, &pid, &res, &trig, &inst, &age, &persistent, &writer, state,
+			     &held, comm)) TH_LOG("line: %s", line);
 	EXPECT_EQ(b.id, id);
+	/* An owned timer: not persistent, its creator is its writer, driven, no holdover. */
+	EXPECT_EQ(0u, persistent);
+	EXPECT_EQ(getpid(), writer);
+	EXPECT_STREQ("driven", state);
+	EXPECT_EQ(0ULL, held);
 	EXPECT_EQ(getuid(), uid);
 	EXPECT_EQ(getpid(), pid);
 	EXPECT_EQ(12345678ULL, res);
@@ -507,8 +514,9 @@ TEST(debugfs_lists_every_live_timer)
 	EXPECT_GT(60000ULL, age);
 	EXPECT_EQ(0, strncmp(program_invocation_short_name, comm, 15)) TH_LOG("comm %s", comm);
 	ASSERT_EQ(0, listing_line(a.id, line, sizeof(line)));
-	ASSERT_EQ(8, sscanf(line, "%u %u %d %llu %llu %u %llu %63[^\n]", &id, &uid, &pid, &res,
-			    &trig, &inst, &age, comm)) TH_LOG("line: %s", line);
+	ASSERT_EQ(12, sscanf(line, "%u %u %d %llu %llu %u %llu %u %d %15s %llu %63[^\n]", &id,
+			     &uid, &pid, &res, &trig, &inst, &age, &persistent, &writer, state,
+			     &held, comm)) TH_LOG("line: %s", line);
 	EXPECT_EQ(0ULL, trig);
 	EXPECT_EQ(0u, inst);
 	close(rd);

@@ -6,7 +6,9 @@
  *
  * Each round (ROUNDS, default 20) closes a timer while an aloop stream runs on it, a
  * /dev/snd/timer reader waits in read or poll, and a thread is in TRIGGER on a dup; then
- * checks that every consumer recovers on a new timer.
+ * checks that every consumer recovers on a new timer.  First, for ROUNDS / 2 seconds, a
+ * persistent timer is attached, triggered, taken, detached, read, removed and made again by
+ * concurrent threads (mode_persist).
  *
  * It ends with the capacity check: no timer left (debugfs), and every id can be created again.
  * Output: TAP (the plan first; --plan, with the same arguments, prints only its number), and
@@ -255,6 +257,186 @@ static void mode_close_in_use(int rounds, uint64_t seed)
 	capacity_check("close_in_use");
 }
 
+/*
+ * Persistent timers under churn: two writers attach, trigger in bursts with pauses (so the timer
+ * enters and leaves holdover), take the clock and detach; a /dev/snd/timer reader starts and
+ * stops on the timer (the hrtimer armed and disarmed); a third thread removes the timer and
+ * makes it again.  Every call must give a documented result (attach: ENOENT, EBUSY; remove:
+ * EBUSY, ENOENT; create: EBUSY) and the kernel must report nothing (run.sh, KASAN and lockdep on
+ * the debug kernel).
+ */
+#define CHURN_ID 7
+
+struct churn {
+	int stop;
+	uint64_t seed;
+	unsigned long attached, attach_busy, attach_gone, triggers, takes, removed, remove_busy,
+		      remove_gone, created, reader_runs, reader_records, bad;
+};
+
+static int churn_stopped(struct churn *c)
+{
+	return __atomic_load_n(&c->stop, __ATOMIC_ACQUIRE);
+}
+
+static void churn_bad(struct churn *c, const char *what, int err)
+{
+	if (__atomic_fetch_add(&c->bad, 1, __ATOMIC_RELAXED) < 10)
+		diag("persistent churn: %s: %s", what, strerror(err));
+}
+
+static int persist_make(unsigned int id)
+{
+	struct utimer_create req = {
+		.resolution = RES_1MS,
+		.flags = UTIMER_CREATE_ID | UTIMER_CREATE_PERSIST,
+		.id = id,
+	};
+
+	return ioctl(ctl, UTIMER_IOCTL_CREATE_EXT, &req) < 0 ? -errno : 0;
+}
+
+static int persist_remove(unsigned int id)
+{
+	struct utimer_remove req = { .id = id };
+
+	return ioctl(ctl, UTIMER_IOCTL_REMOVE, &req) < 0 ? -errno : 0;
+}
+
+static void *churn_writer(void *arg)
+{
+	struct churn *c = arg;
+	uint64_t rng = __atomic_fetch_add(&c->seed, 1, __ATOMIC_RELAXED);
+
+	while (!churn_stopped(c)) {
+		struct utimer_attach a = { .id = CHURN_ID };
+		int n = rnd(&rng) % 20;
+
+		if (ioctl(ctl, UTIMER_IOCTL_ATTACH, &a) < 0) {
+			if (errno == EBUSY)
+				__atomic_fetch_add(&c->attach_busy, 1, __ATOMIC_RELAXED);
+			else if (errno == ENOENT)
+				__atomic_fetch_add(&c->attach_gone, 1, __ATOMIC_RELAXED);
+			else
+				churn_bad(c, "ATTACH", errno);
+			usleep(rnd(&rng) % 2000);
+			continue;
+		}
+		__atomic_fetch_add(&c->attached, 1, __ATOMIC_RELAXED);
+		for (int i = 0; i < n; i++) {
+			if (ioctl(a.fd, UTIMER_IOCTL_TRIGGER) < 0)
+				churn_bad(c, "TRIGGER", errno);
+			__atomic_fetch_add(&c->triggers, 1, __ATOMIC_RELAXED);
+			if (rnd(&rng) % 4 == 0) {
+				if (ioctl(a.fd, UTIMER_IOCTL_TAKE) < 0)
+					churn_bad(c, "TAKE", errno);
+				__atomic_fetch_add(&c->takes, 1, __ATOMIC_RELAXED);
+			}
+			/* Up to 5 periods without a TRIGGER: holdover (2 periods) begins and ends. */
+			usleep(rnd(&rng) % 5000);
+		}
+		close(a.fd);
+	}
+	return NULL;
+}
+
+static void *churn_reader(void *arg)
+{
+	struct churn *c = arg;
+	uint64_t rng = __atomic_fetch_add(&c->seed, 1, __ATOMIC_RELAXED);
+
+	while (!churn_stopped(c)) {
+		snd_timer_t *t = NULL;
+		long n;
+
+		/* Refused while the timer is removed: that is not what is tested here. */
+		if (utimer_client_open(&t, CHURN_ID, 1) < 0) {
+			usleep(1000);
+			continue;
+		}
+		__atomic_fetch_add(&c->reader_runs, 1, __ATOMIC_RELAXED);
+		n = client_records(t, rnd(&rng) % 20);
+		if (n > 0)
+			__atomic_fetch_add(&c->reader_records, n, __ATOMIC_RELAXED);
+		snd_timer_stop(t);
+		snd_timer_close(t);
+	}
+	return NULL;
+}
+
+static void *churn_remover(void *arg)
+{
+	struct churn *c = arg;
+	uint64_t rng = __atomic_fetch_add(&c->seed, 1, __ATOMIC_RELAXED);
+
+	while (!churn_stopped(c)) {
+		int err;
+
+		usleep(rnd(&rng) % 20000);
+		err = persist_remove(CHURN_ID);
+		if (err == -EBUSY) {
+			__atomic_fetch_add(&c->remove_busy, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (err == -ENOENT)
+			__atomic_fetch_add(&c->remove_gone, 1, __ATOMIC_RELAXED);
+		else if (err)
+			churn_bad(c, "REMOVE", -err);
+		else
+			__atomic_fetch_add(&c->removed, 1, __ATOMIC_RELAXED);
+		usleep(rnd(&rng) % 5000);
+		err = persist_make(CHURN_ID);
+		if (err && err != -EBUSY)
+			churn_bad(c, "CREATE_EXT persistent", -err);
+		else if (!err)
+			__atomic_fetch_add(&c->created, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void mode_persist(double seconds, uint64_t seed)
+{
+	struct churn c = { .seed = seed };
+	pthread_t w1, w2, rd, rm;
+	int err, live;
+
+	err = persist_make(CHURN_ID);
+	if (err) {
+		ksft_test_result_fail("persistent_timers_churn_gives_documented_results # "
+				      "CREATE_EXT persistent: %s\n", strerror(-err));
+		return;
+	}
+	pthread_create(&w1, NULL, churn_writer, &c);
+	pthread_create(&w2, NULL, churn_writer, &c);
+	pthread_create(&rd, NULL, churn_reader, &c);
+	pthread_create(&rm, NULL, churn_remover, &c);
+	usleep((useconds_t)(seconds * 1e6));
+	__atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(w1, NULL);
+	pthread_join(w2, NULL);
+	pthread_join(rd, NULL);
+	pthread_join(rm, NULL);
+	/* No writer is left: the timer, if it exists, goes; then none is listed. */
+	err = persist_remove(CHURN_ID);
+	if (err && err != -ENOENT)
+		churn_bad(&c, "the last REMOVE", -err);
+	live = listing_live(NULL);
+	diag("persistent churn, %.0f s: %lu attaches (%lu EBUSY, %lu ENOENT), %lu TRIGGERs, %lu "
+	     "TAKEs, %lu removes (%lu EBUSY, %lu ENOENT), %lu creates, %lu reader runs with %lu "
+	     "records; %d timers left", seconds, c.attached, c.attach_busy, c.attach_gone,
+	     c.triggers, c.takes, c.removed, c.remove_busy, c.remove_gone, c.created,
+	     c.reader_runs, c.reader_records, live);
+	report("persist_attaches", c.attached);
+	report("persist_attach_ebusy", c.attach_busy);
+	report("persist_removes", c.removed);
+	report("persist_remove_ebusy", c.remove_busy);
+	report("persist_reader_records", c.reader_records);
+	report("persist_unexpected_results", c.bad);
+	ksft_test_result(c.bad == 0 && live == 0 && c.attached > 0 && c.removed > 0 &&
+			 c.attach_busy > 0,
+			 "persistent_timers_churn_gives_documented_results\n");
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: stress_close_in_use [-r ROUNDS] [-s SEED] [--plan]\n");
@@ -278,8 +460,9 @@ int main(int argc, char **argv)
 	}
 	if (rounds < 1)
 		usage();
-	plan_or_print(4, plan_only);
+	plan_or_print(5, plan_only);
 	open_ctl_or_bail();
+	mode_persist(rounds / 2.0, seed);
 	mode_close_in_use(rounds, seed);
 	close(ctl);
 	ksft_finished();

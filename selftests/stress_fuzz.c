@@ -49,13 +49,43 @@ static int fill_valid(uint64_t *rng, unsigned int cmd, void *buf)
 			return 0;
 		}
 	}
+	if (cmd == UTIMER_IOCTL_ATTACH || cmd == UTIMER_IOCTL_REMOVE) {
+		/* No persistent timer lives: id 0 is the fuzzer's owned timer, 77 nobody's. */
+		struct utimer_attach *a = buf;
+		struct utimer_remove *rm = buf;
+		int attach = cmd == UTIMER_IOCTL_ATTACH;
+
+		switch (rnd(rng) % 4) {
+		case 0:
+			if (attach)
+				a->flags = 1 + rnd(rng) % 0xffffffffU;
+			else
+				rm->flags = 1 + rnd(rng) % 0xffffffffU;
+			return EINVAL;
+		case 1:
+			if (attach)
+				a->reserved[rnd(rng) % 5] = 1 + rnd(rng) % 0xffffffffU;
+			else
+				rm->reserved[rnd(rng) % 2] = 1 + rnd(rng) % 0xffffffffU;
+			return EINVAL;
+		case 2:
+			return attach ? EBUSY : ENOENT;	/* id 0: owned, its fd is its writer */
+		default:
+			a->id = 77;	/* the same field in both */
+			return ENOENT;
+		}
+	}
 	c->resolution = RES_1MS;
 	switch (rnd(rng) % 8) {
 	case 0:
-		c->reserved[rnd(rng) % 3] = 1 + rnd(rng) % 0xffffffffU;
+		if (rnd(rng) % 3)
+			c->reserved[rnd(rng) % 2] = 1 + rnd(rng) % 0xffffffffU;
+		else
+			c->holdover = 1 + rnd(rng) % 0xffffffffU;	/* without its flag */
 		return EINVAL;
 	case 1:
-		c->flags = (1U << (1 + rnd(rng) % 31)) | (rnd(rng) % 2 ? UTIMER_CREATE_ID : 0);
+		/* Unknown flags (persistent timers are made only by the persist words below). */
+		c->flags = (1U << (3 + rnd(rng) % 29)) | (rnd(rng) % 2 ? UTIMER_CREATE_ID : 0);
 		return EINVAL;
 	case 2:
 		c->resolution = rnd(rng) % 2 ? rnd(rng) % UTIMER_MIN_RESOLUTION :
@@ -102,11 +132,14 @@ static unsigned int random_cmd(uint64_t *rng)
 {
 	unsigned int dir = rnd(rng) % 4, nr = rnd(rng) % 256, size = rnd(rng) % 0x4000;
 
-	switch (rnd(rng) % 8) {
+	switch (rnd(rng) % 9) {
 	case 0:
 		return rnd(rng) % 2 ? UTIMER_IOCTL_CREATE : UTIMER_IOCTL_CREATE_EXT;
 	case 1:
 		return UTIMER_IOCTL_TRIGGER;
+	case 8:	/* the persistent timers' ioctls */
+		return (const unsigned int[]){ UTIMER_IOCTL_ATTACH, UTIMER_IOCTL_REMOVE,
+					       UTIMER_IOCTL_TAKE }[rnd(rng) % 3];
 	case 2:	/* ours with another direction or size */
 		return _IOC(dir, rnd(rng) % 2 ? 'T' : 'u', 0xa5 + rnd(rng) % 2,
 			    rnd(rng) % 2 ? size : sizeof(struct utimer_uinfo));
@@ -201,13 +234,20 @@ static void mode_fuzz(unsigned long n, uint64_t seed)
 		/* What the documentation says it must be. */
 		if (on_timer)
 			want = cmd == UTIMER_IOCTL_TRIGGER ? 0 : ENOTTY;
-		else if (cmd != UTIMER_IOCTL_CREATE && cmd != UTIMER_IOCTL_CREATE_EXT)
+		else if (cmd != UTIMER_IOCTL_CREATE && cmd != UTIMER_IOCTL_CREATE_EXT &&
+			 cmd != UTIMER_IOCTL_ATTACH && cmd != UTIMER_IOCTL_REMOVE)
 			want = ENOTTY;
 		else if (pk == P_VALID)
 			want = valid_want;
+		else if ((cmd == UTIMER_IOCTL_ATTACH || cmd == UTIMER_IOCTL_REMOVE) &&
+			 pk == P_READONLY)
+			want = ENOENT;	/* read, as the uinfo there: id 1000000; nothing written back */
+		else if (cmd == UTIMER_IOCTL_REMOVE && pk == P_STRADDLE &&
+			 arg + sizeof(struct utimer_remove) <= (unsigned long)edge)
+			want = ENOENT;	/* all of its 16 bytes readable: zeros, id 0 (owned) */
 		else
 			want = EFAULT;	/* unreadable, or (read-only) not writable back */
-		if (pk == P_RANDOM && want == EFAULT && (e == EINVAL || e == EBUSY))
+		if (pk == P_RANDOM && want == EFAULT && (e == EINVAL || e == EBUSY || e == ENOENT))
 			want = e;	/* a random address that happens to be mapped */
 		if (e != want || (r < 0) != (want != 0)) {
 			if (bad_results++ < 10)

@@ -49,14 +49,30 @@ struct utimer_uinfo {
  */
 struct utimer_create {
 	__u64 resolution;	/* in: ns per tick, UTIMER_MIN_RESOLUTION..UTIMER_MAX_RESOLUTION */
-	__u32 flags;		/* in: UTIMER_CREATE_ID or 0 */
+	__u32 flags;		/* in: UTIMER_CREATE_* or 0 */
 	__u32 id;		/* in: the id wanted, with UTIMER_CREATE_ID; out: the timer's id */
-	__s32 fd;		/* out: the timer's file descriptor (O_CLOEXEC) */
-	__u32 reserved[3];	/* in: 0 */
+	__s32 fd;		/* out: the timer's file descriptor (O_CLOEXEC); -1 with PERSIST */
+	__u32 holdover;		/* in, with UTIMER_CREATE_HOLDOVER: see below; else 0 */
+	__u32 reserved[2];	/* in: 0 */
 };
 
 /* utimer_create.flags: the timer gets utimer_create.id or CREATE fails (EBUSY when taken). */
 #define UTIMER_CREATE_ID	(1U << 0)
+/*
+ * utimer_create.flags: a persistent timer, which belongs to no file descriptor: it lives until
+ * UTIMER_IOCTL_REMOVE or the module's unload, and writers drive it through UTIMER_IOCTL_ATTACH.
+ * No fd is made (fd is written back as -1).  Needs CAP_SYS_ADMIN (EPERM otherwise); not counted
+ * against max_user_timers.  The module's timers= parameter makes the same timers at load time.
+ */
+#define UTIMER_CREATE_PERSIST	(1U << 1)
+/*
+ * utimer_create.flags, with UTIMER_CREATE_PERSIST only: utimer_create.holdover is the number of
+ * periods (of the timer's resolution) without a TRIGGER after which the module ticks the timer
+ * itself (holdover), 0 for never, at most UTIMER_MAX_HOLDOVER.  Without it: the module's
+ * holdover parameter (2 by default).
+ */
+#define UTIMER_CREATE_HOLDOVER	(1U << 2)
+#define UTIMER_MAX_HOLDOVER	1000
 
 /*
  * The resolutions UTIMER_IOCTL_CREATE_EXT accepts: those every consumer can run at one tick per
@@ -75,6 +91,57 @@ struct utimer_create {
  * UTIMER_IOCTL_CREATE.
  */
 #define UTIMER_IOCTL_CREATE_EXT	_IOWR('u', 0xa5, struct utimer_create)
+
+/*
+ * Persistent timers: made at load time (timers= parameter) or by UTIMER_IOCTL_CREATE_EXT with
+ * UTIMER_CREATE_PERSIST; snd-aloop and /dev/snd/timer clients may open them before any writer
+ * runs.  A writer attaches to one and gets a file descriptor on which UTIMER_IOCTL_TRIGGER (the
+ * same number as SNDRV_TIMER_IOCTL_TRIGGER) fires a tick; closing it only detaches.
+ *
+ * Holdover: while a consumer runs on a persistent timer whose holdover is not 0, the module
+ * watches it once per period; after `holdover` periods in a row without a TRIGGER it ticks the
+ * timer itself, once per period, first `holdover` ticks at once for the periods that passed, so
+ * that consumers (snd-aloop's capture side) keep moving: silence while nobody writes.  The first
+ * TRIGGER takes the clock back (the watchdog's next check sees it and does not tick), and the
+ * module ticks no more until `holdover` periods pass without one again.  Nothing runs while no
+ * consumer does.
+ */
+struct utimer_attach {
+	__u32 id;		/* in: the persistent timer's id */
+	__u32 flags;		/* in: 0 */
+	__s32 fd;		/* out: the writer's file descriptor (O_CLOEXEC) */
+	__u32 reserved[5];	/* in: 0 */
+};
+
+/*
+ * UTIMER_IOCTL_ATTACH, on UTIMER_DEVICE: become the writer of a persistent timer.  One writer at
+ * a time.  Errors: EINVAL (flags or reserved not 0), ENOENT (no timer has this id), EBUSY (the
+ * timer has a writer, or it is not persistent: an fd from CREATE owns it), EMFILE, ENOMEM.
+ * Attaching takes the clock as UTIMER_IOCTL_TAKE does.
+ */
+#define UTIMER_IOCTL_ATTACH	_IOWR('u', 0xa6, struct utimer_attach)
+
+struct utimer_remove {
+	__u32 id;		/* in: the persistent timer's id */
+	__u32 flags;		/* in: 0 */
+	__u32 reserved[2];	/* in: 0 */
+};
+
+/*
+ * UTIMER_IOCTL_REMOVE, on UTIMER_DEVICE: destroy a persistent timer; its consumers are closed as
+ * when an owned timer's fd closes.  Errors: EPERM (no CAP_SYS_ADMIN), EINVAL (flags or reserved
+ * not 0), ENOENT (no persistent timer has this id), EBUSY (a writer is attached).
+ */
+#define UTIMER_IOCTL_REMOVE	_IOW('u', 0xa7, struct utimer_remove)
+
+/*
+ * UTIMER_IOCTL_TAKE, on a writer's fd: take the clock now.  Holdover stops (a holdover tick in
+ * progress completes first) and starts again only after `holdover` periods without a TRIGGER.
+ * A writer that puts data in front of the timer's consumer (the utimer PCM) calls it before
+ * writing after a pause, so that no holdover tick moves data the writer has not triggered yet.
+ * Returns 1 if the timer was in holdover, 0 if not.
+ */
+#define UTIMER_IOCTL_TAKE	_IO('u', 0xa8)
 
 /*
  * The resolution, in ns, that snd-aloop requires of a timer driving a PCM at @rate Hz with

@@ -5,13 +5,14 @@
  * max_timers=4096).  Each measurement alternates the two implementations round by round (the
  * order flips every round) and reports the medians and their ratio, rust_utimer / upstream.
  *
- *   utimer_bench [--rounds N] [--json FILE] [--only trigger|floor|create|scale|latency|memory]
+ *   utimer_bench [--rounds N] [--json FILE]
+ *                [--only trigger|floor|create|scale|latency|memory|holdover]
  *
  * Cases: TRIGGER with no consumer, with one /dev/snd/timer client, with a running snd-aloop
- * stream; the floor (an ioctl the timer fd rejects, ENOTTY, and one on /dev/null); CREATE +
+ * stream, on an owned timer and (rust_utimer) from the writer attached to a persistent one; the floor (an ioctl the timer fd rejects, ENOTTY, and one on /dev/null); CREATE +
  * close; TRIGGER with 1 to 4096 live timers and CREATE as the id space fills; the latency from
  * TRIGGER to a client woken in poll() and to an aloop capture woken in read(); slab memory per
- * live timer.  Times are CLOCK_MONOTONIC in the guest: under QEMU's -icount they count guest
+ * live timer; holdover's pace (ours only).  Times are CLOCK_MONOTONIC in the guest: under QEMU's -icount they count guest
  * instructions, which makes the ratios reproducible; under plain TCG or KVM they are wall time.
  */
 #define _GNU_SOURCE
@@ -73,6 +74,32 @@ static int must_create(int impl, unsigned int *id)
 	if (fd < 0)
 		die("CREATE on %s: %s", impl_devs[impl], strerror(-fd));
 	return fd;
+}
+
+/*
+ * rust_utimer's persistent timer of 1 ms (its lowest free id) and a writer's fd on it: the
+ * TRIGGER of an attached writer.  The timer is removed when the writer's fd is closed (remove()).
+ */
+static int must_attach(unsigned int *id)
+{
+	struct utimer_create c = { .resolution = RES_1MS, .flags = UTIMER_CREATE_PERSIST };
+	struct utimer_attach a = { 0 };
+
+	if (ioctl(ctl[OURS], UTIMER_IOCTL_CREATE_EXT, &c) < 0)
+		die("CREATE_EXT persistent: %s", strerror(errno));
+	a.id = c.id;
+	if (ioctl(ctl[OURS], UTIMER_IOCTL_ATTACH, &a) < 0)
+		die("ATTACH %u: %s", c.id, strerror(errno));
+	*id = c.id;
+	return a.fd;
+}
+
+static void must_remove(unsigned int id)
+{
+	struct utimer_remove r = { .id = id };
+
+	if (ioctl(ctl[OURS], UTIMER_IOCTL_REMOVE, &r) < 0)
+		die("REMOVE %u: %s", id, strerror(errno));
 }
 
 static int json_first = 1;
@@ -178,8 +205,11 @@ static double trigger_cost(int fd, enum consumer kind, snd_timer_t *t, struct ca
 	return total / (batch * batches);
 }
 
-/* Median ns per TRIGGER for both implementations, interleaved. */
-static void bench_trigger(enum consumer kind, const char *name)
+/*
+ * Median ns per TRIGGER for both implementations, interleaved; with `persist`, rust_utimer's
+ * TRIGGER is an attached writer's on a persistent timer (upstream has none: its own CREATE).
+ */
+static void bench_trigger(enum consumer kind, int persist, const char *name)
 {
 	double v[NIMPL][rounds];
 	int fd[NIMPL];
@@ -187,7 +217,7 @@ static void bench_trigger(enum consumer kind, const char *name)
 	snd_timer_t *t[NIMPL] = { NULL };
 
 	for (int i = 0; i < NIMPL; i++) {
-		fd[i] = must_create(i, &id[i]);
+		fd[i] = persist && i == OURS ? must_attach(&id[i]) : must_create(i, &id[i]);
 		if (kind == CLIENT)
 			t[i] = client(id[i]);
 	}
@@ -209,6 +239,44 @@ static void bench_trigger(enum consumer kind, const char *name)
 			snd_timer_close(t[i]);
 		close(fd[i]);
 	}
+	if (persist)
+		must_remove(id[OURS]);
+}
+
+/*
+ * Holdover's pace (rust_utimer only): a persistent timer of 1 ms with no writer and one client;
+ * once holdover runs, the ticks the client counts over 10 s of CLOCK_MONOTONIC against 10 000:
+ * the error in parts per million (1 tick is 100 ppm).
+ */
+static void bench_holdover(void)
+{
+	struct utimer_create c = { .resolution = RES_1MS, .flags = UTIMER_CREATE_PERSIST };
+	snd_timer_read_t rec[64];
+	unsigned long ticks = 0;
+	double t0, t1;
+	snd_timer_t *t;
+	long n;
+
+	if (ioctl(ctl[OURS], UTIMER_IOCTL_CREATE_EXT, &c) < 0)
+		die("CREATE_EXT persistent: %s", strerror(errno));
+	t = client(c.id);
+	usleep(500000);		/* holdover begins after 2 periods */
+	drain(t);
+	t0 = now_ns();
+	do {
+		struct pollfd p;
+
+		snd_timer_poll_descriptors(t, &p, 1);
+		poll(&p, 1, 100);
+		while ((n = snd_timer_read(t, rec, sizeof(rec))) > 0)
+			for (long i = 0; i < n / (long)sizeof(rec[0]); i++)
+				ticks += rec[i].ticks;
+		t1 = now_ns();
+	} while (t1 - t0 < 10e9);
+	snd_timer_close(t);
+	must_remove(c.id);
+	result("holdover pace over 10 s, error", "ppm", -1,
+	       (ticks / ((t1 - t0) / (double)RES_1MS) - 1) * 1e6);
 }
 
 /* The floor: an ioctl the timer fd rejects at once, and one on /dev/null. */
@@ -547,7 +615,7 @@ int main(int argc, char **argv)
 			only = argv[++i];
 		else
 			die("usage: utimer_bench [--rounds N] [--json FILE] "
-			    "[--only trigger|floor|create|scale|latency|memory]");
+			    "[--only trigger|floor|create|scale|latency|memory|holdover]");
 	}
 	if (rounds < 3)
 		die("--rounds must be at least 3");
@@ -564,9 +632,12 @@ int main(int argc, char **argv)
 	printf("# %-44s %14s %14s %8s\n", "case (medians)", "upstream C", "rust_utimer", "ratio");
 #define WANT(x) (!*only || !strcmp(only, x))
 	if (WANT("trigger")) {
-		bench_trigger(NONE, "TRIGGER, no consumer");
-		bench_trigger(CLIENT, "TRIGGER, 1 /dev/snd/timer client");
-		bench_trigger(ALOOP, "TRIGGER, snd-aloop stream running");
+		bench_trigger(NONE, 0, "TRIGGER, no consumer");
+		bench_trigger(CLIENT, 0, "TRIGGER, 1 /dev/snd/timer client");
+		bench_trigger(ALOOP, 0, "TRIGGER, snd-aloop stream running");
+		bench_trigger(NONE, 1, "TRIGGER, attached persistent, no consumer");
+		bench_trigger(CLIENT, 1, "TRIGGER, attached persistent, 1 client");
+		bench_trigger(ALOOP, 1, "TRIGGER, attached persistent, snd-aloop");
 	}
 	if (WANT("floor"))
 		bench_floor();
@@ -580,6 +651,8 @@ int main(int argc, char **argv)
 	}
 	if (WANT("memory"))
 		bench_memory();
+	if (WANT("holdover"))
+		bench_holdover();
 	if (json) {
 		fprintf(json, "\n]}\n");
 		fclose(json);

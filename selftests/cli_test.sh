@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # The `utimer` command line tool (tools/utimer), in the guest (selftests/run.sh): its three tick
 # sources, a timer by id, its listing, and the exit status and message of each failure a user
-# meets; and `utimer setup`, the setup of the utimer PCM.
+# meets; `utimer setup`, the setup of the utimer PCM and the boot configuration; and persistent
+# timers: `create --persist`, `run --id` attaching to one as its writer, `remove`.
 #   selftests/cli_test.sh MODULE.ko | --plan
 # KTAP; rust_utimer must not be loaded when it starts (it loads and unloads it).  Nothing here
 # depends on how fast the guest runs: every wait polls for its condition, with a generous bound,
@@ -11,7 +12,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ktap.sh"
-ktap_plan_or_exit 20 "${1:-}"
+ktap_plan_or_exit 36 "${1:-}"
 ko=$1
 b=$UTIMER_BIN
 utimer=$b/utimer
@@ -172,6 +173,108 @@ ktap_check $? cli_setup_prints_the_modprobe_line_and_the_asoundrc_for_the_id "ex
 out=$(as_user "$utimer" setup 2>&1)
 echo "$out" | grep -q "timer_source=-1.4.0'" && echo "$out" | grep -q 'not in the audio group: sudo usermod -aG audio'
 ktap_check $? cli_setup_tells_a_user_outside_the_audio_group "$out"
+# The boot configuration: a persistent timer (rust_utimer's timers=, 48000/480 by default) and
+# snd-aloop on it, in modprobe.d.
+out=$("$utimer" setup --id 3 2>&1)
+out2=$("$utimer" setup --id 2 -r 44100 -p 441 --holdover 4 2>&1)
+echo "$out" | grep -qx "echo 'options rust_utimer timers=3:48000/480' > /etc/modprobe.d/rust-utimer.conf" &&
+	echo "$out" | grep -qx "echo 'options snd-aloop timer_source=-1.4.3' > /etc/modprobe.d/snd-aloop-utimer.conf" &&
+	echo "$out2" | grep -qx "echo 'options rust_utimer timers=2:44100/441:4' > /etc/modprobe.d/rust-utimer.conf" &&
+	echo "$out2" | grep -qx "echo 'options snd-aloop timer_source=-1.4.2' > /etc/modprobe.d/snd-aloop-utimer.conf" &&
+	echo "$out2" | grep -q 'rate 44100; period_size 441; timer 2 }'
+ktap_check $? cli_setup_prints_the_modprobe_d_lines_of_the_boot_configuration "$out / $out2"
+expect 2 "must be 0 (never) to 1000 periods" cli_create_says_the_holdover_range \
+	"$utimer" create --persist -n 10000000 --holdover 1001
+
+# Persistent timers, on a module loaded afresh (no quota): root makes one, a user in the audio
+# group attaches to it as its writer (no privilege), root removes it.
+rmmod rust_utimer
+insmod "$ko" || ktap_exit_fail_msg "insmod $ko failed"
+[ -z "${UTIMER_UDEV_RULE:-}" ] || wait_udev_rule /dev/utimer
+# cell NAME ID: timer ID's cell in column NAME of `utimer list` (its "# id ..." line names them).
+cell() {
+	"$utimer" list | awk -v c="$1" -v id="$2" '
+		$1 == "#" && $2 == "id" { for (i = 2; i <= NF; i++) if ($i == c) n = i - 1 }
+		n && $1 == id { print $n }'
+}
+"$utimer" create --persist -r 48000 -p 480 --id 1 --holdover 3 > "$tmp/out" 2> "$tmp/err"
+rc=$?
+p=$(cell persistent 1) w=$(cell writer 1)
+[ $rc = 0 ] && grep -qx 'id=1 resolution=10000000 source=-1.4.1' "$tmp/out" && [ "$p" = yes ] &&
+	[ "$w" = - ]
+ktap_check $? cli_create_persist_makes_a_persistent_timer_the_list_shows \
+	"exit $rc: $(cat "$tmp/out" "$tmp/err"); persistent '$p', writer '$w'; $("$utimer" list 2>&1)"
+expect 5 "the timer id is taken" cli_create_persist_says_when_the_id_is_taken \
+	"$utimer" create --persist -n 10000000 --id 1
+mode=$(stat -c %a /dev/utimer)
+chmod 666 /dev/utimer
+# Without a resolution: the timer's.  As uid 1000, who may open /dev/utimer.
+as="setpriv --reuid 1000 --regid 1000 --clear-groups"
+if start --id 1; then
+	as=
+	grep -qx "id=1 resolution=10000000 source=-1.4.1 mode=attached" "$tmp/run"
+	ktap_check $? cli_run_attaches_to_a_persistent_timer "$(head -1 "$tmp/run")"
+	printf 'one\ntwo\nthree\n' >&3
+	wait_until 60 triggers_at_least 1 3
+	t=$(cell triggers 1) w=$(cell writer 1)
+	[ "$t" = 3 ] && [ "$w" = "$pid" ]
+	ktap_check $? cli_attached_run_triggers_the_persistent_timer \
+		"triggers '$t', writer '$w' (the run is pid $pid)"
+	expect 5 "timer 1 has a writer already (pid $pid)" \
+		cli_says_when_the_persistent_timer_has_a_writer "$utimer" run --id 1
+	expect 5 "a writer is attached to timer 1 (pid $pid)" \
+		cli_remove_refuses_while_a_writer_is_attached "$utimer" remove 1
+	finish
+	p=$(cell persistent 1) w=$(cell writer 1) t=$(cell triggers 1)
+	[ "$rc" = 0 ] && [ "$triggers" = 3 ] && [ "$p" = yes ] && [ "$w" = - ] && [ "$t" = 3 ]
+	ktap_check $? cli_attached_run_detaches_and_the_timer_lives_on \
+		"exit $rc, triggers=$triggers; then persistent '$p', writer '$w', triggers '$t'"
+else
+	as=
+	ktap_check 1 cli_run_attaches_to_a_persistent_timer "no id: $(cat "$tmp/run")"
+	exec 3>&-
+	kill "$pid" 2>/dev/null
+	wait "$pid"
+	for t in cli_attached_run_triggers_the_persistent_timer \
+		cli_says_when_the_persistent_timer_has_a_writer \
+		cli_remove_refuses_while_a_writer_is_attached \
+		cli_attached_run_detaches_and_the_timer_lives_on; do
+		ktap_check 1 "$t"
+	done
+fi
+# Another resolution than the timer's is refused; its own is accepted.
+"$utimer" run -r 48000 -p 480 --id 1 < /dev/null > "$tmp/out" 2>&1
+rc=$?
+if [ $rc = 0 ] && grep -qx "id=1 resolution=10000000 source=-1.4.1 mode=attached" "$tmp/out"; then
+	expect 2 "persistent timer of resolution 10000000 ns, not 5000000 ns" \
+		cli_run_refuses_another_resolution_than_the_persistent_timers \
+		"$utimer" run -n 5000000 --id 1
+else
+	ktap_check 1 cli_run_refuses_another_resolution_than_the_persistent_timers \
+		"with its own resolution: exit $rc: $(cat "$tmp/out")"
+fi
+# Root's only (CAP_SYS_ADMIN): an unprivileged user is told so, and of timers= at boot.
+expect 4 "needs root (CAP_SYS_ADMIN); or make it at boot with the module's timers=" \
+	cli_create_persist_needs_cap_sys_admin as_user "$utimer" create --persist -n 10000000
+expect 4 "needs root (CAP_SYS_ADMIN)" cli_remove_needs_cap_sys_admin as_user "$utimer" remove 1
+chmod "$mode" /dev/utimer
+"$utimer" remove 1 > "$tmp/out" 2> "$tmp/err"
+rc=$?
+left=$("$utimer" list | awk '$1 == 1')
+[ $rc = 0 ] && [ -z "$left" ]
+ktap_check $? cli_remove_removes_the_persistent_timer "exit $rc: $(cat "$tmp/err"); listed: $left"
+expect 6 "no persistent timer 1 (utimer list shows" cli_remove_says_when_no_persistent_timer_has_the_id \
+	"$utimer" remove 1
+expect 2 "no persistent timer 1 to attach to" cli_run_without_a_resolution_needs_a_persistent_timer \
+	"$utimer" run --id 1
+# A timer of a program's own is no persistent timer: remove says whose it is.
+if start -n 10000000 --id 1; then
+	expect 6 "no persistent timer 1: timer 1 is pid $pid's own" \
+		cli_remove_says_when_the_timer_is_not_persistent "$utimer" remove 1
+	finish
+else
+	ktap_check 1 cli_remove_says_when_the_timer_is_not_persistent "no id: $(cat "$tmp/run")"
+fi
 
 rmmod rust_utimer
 ktap_check $? cli_leaves_the_module_unloadable

@@ -336,6 +336,7 @@ static void *churn_writer(void *arg)
 			usleep(rnd(&rng) % 5000);
 		}
 		close(a.fd);
+		usleep(rnd(&rng) % 10000);	/* room for the remover */
 	}
 	return NULL;
 }
@@ -373,11 +374,13 @@ static void *churn_remover(void *arg)
 		int err;
 
 		usleep(rnd(&rng) % 20000);
-		err = persist_remove(CHURN_ID);
-		if (err == -EBUSY) {
+		/* Until no writer is attached (EBUSY meanwhile). */
+		while ((err = persist_remove(CHURN_ID)) == -EBUSY && !churn_stopped(c)) {
 			__atomic_fetch_add(&c->remove_busy, 1, __ATOMIC_RELAXED);
-			continue;
+			usleep(200);
 		}
+		if (err == -EBUSY)
+			break;
 		if (err == -ENOENT)
 			__atomic_fetch_add(&c->remove_gone, 1, __ATOMIC_RELAXED);
 		else if (err)

@@ -21,16 +21,16 @@
 # test; on a kernel with kmemleak, a scan at the end must find no leak.
 # REGEX (testing/mutants): only the tests whose names match; whole programs by these words:
 # netaudio_, aloop_, parity_, stress_, i386 (armhf on arm64), upstream_, lifecycle_, cli_,
-# plugin_, install_, dkms_.  (The Debian packages' test, deb_, runs in a guest of its own:
-# testing/check, testing/packaging/deb_test.sh.)
+# plugin_, install_, dkms_, persist_ (persist_test's tests, all named persist_...).  (The Debian
+# packages' test, deb_, runs in a guest of its own: testing/check, testing/packaging/deb_test.sh.)
 # UTIMER_SUITE=core (testing/check, for the kernels of kernels.tsv marked "core"): the suite's
 # core only: abi_test, the harness programs, aloop_test's four streams, the 32-bit programs,
 # netaudio (as UTIMER_NETAUDIO_ARGS says), the module DKMS built; no sweep, reliability, upstream
-# selftest, lifecycle, CLI, utimer PCM or make install tests.  A word the suite does not know
-# fails the run (suite_words_known).  What a test needs and this guest lacks (the kernel's
-# headers, udevd, 32-bit support) is a counted "# SKIP" saying so, never a test left out; with
-# UTIMER_STRICT=1 (testing/check, for the kernels of kernels.tsv, whose roots have headers and
-# udevd) the headers and udevd missing is a failure.
+# selftest, lifecycle, CLI, utimer PCM, make install or persistent timer (persist) tests.  A
+# word the suite does not know fails the run (suite_words_known).  What a test needs and this
+# guest lacks (the kernel's headers, udevd, 32-bit support) is a counted "# SKIP" saying so,
+# never a test left out; with UTIMER_STRICT=1 (testing/check, for the kernels of kernels.tsv,
+# whose roots have headers and udevd) the headers and udevd missing is a failure.
 # Exit status: 0 when every result passed, 1 when one failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -55,7 +55,7 @@ esac
 for w in $extra; do
 	case ${w#[+-]} in
 	netaudio | aloop | parity | stress | i386 | armhf | upstream | lifecycle | cli | plugin | \
-		install | dkms) ;;
+		install | dkms | persist) ;;
 	*) badwords="$badwords $w" ;;
 	esac
 done
@@ -72,6 +72,12 @@ want_full() {
 	case " $extra " in *" -${1%_} "*) return 1 ;; esac
 	[ -z "$core" ] && return 0
 	want_extra "$1"
+}
+# in_suite WORD: WORD's program is in this suite (full and not -WORD, or core+WORD), whatever
+# REGEX selects (persist_test's tests are selected one by one, by name, as harness() does).
+in_suite() {
+	case " $extra " in *" -$1 "*) return 1 ;; *" +$1 "*) return 0 ;; esac
+	[ -z "$core" ]
 }
 config() { { zcat /proc/config.gz 2>/dev/null || cat "/lib/modules/$(uname -r)/config"; } | grep -E "^(# )?$1[= ]"; }
 tmpd=$(mktemp -d)
@@ -297,6 +303,9 @@ ours() {
 	export UTIMER_KO="$ko"
 	suite rust_utimer /dev/utimer
 	parity_table
+	# Persistent timers, holdover and the timers= parameter (ours alone): each test of
+	# persist_test as the harness programs' (all named persist_..., so the word selects them).
+	in_suite persist && harness rust_utimer persist_test
 	# Reliability (selftests/stress_*.c), bounded here; `make stress` runs it long.  Failslab
 	# scoped to the module where the kernel has it.
 	if want_full stress_; then

@@ -32,7 +32,8 @@ kernel_names() {
 }
 # The words a kernel's tests may name besides full or core (selftests/run.sh's programs; deb,
 # testing/check's Debian packages' guest).
-SUITE_WORDS="netaudio aloop parity stress i386 armhf upstream lifecycle cli plugin install dkms deb"
+SUITE_WORDS="netaudio aloop parity stress i386 armhf upstream lifecycle cli plugin install dkms"
+SUITE_WORDS="$SUITE_WORDS persist deb"
 # kernel NAME: K_NAME, K_RELEASE, K_VERSION, K_SUITE, K_ROOT (the root's name), K_TESTS, K_ARCH
 # of that kernel; K_MACH, its `uname -m` (x86_64, aarch64), K_ELF (readelf's name of its
 # machine), and for another architecture than amd64 K_CROSS (its cross compilers' triplet) and

@@ -16,10 +16,14 @@
 # (pv at half speed cannot be done sooner than twice the audio's duration) and, for the fast
 # case, with a bound of six times the writer's own duration (three quarters of the audio's;
 # skipped on a guest whose unthrottled stream is not twice as fast as real time).
+# Last, on rust_utimer loaded again with a persistent timer 0 (timers=0:48000/480), the
+# plugin as that timer's writer: a capture started before any writer, writers killed and
+# restarted under it, stalls and pauses longer than the holdover ("Persistent timers" below);
+# then both modules are unloaded, as when it started.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ktap.sh"
-ktap_plan_or_exit 32 "${1:-}"
+ktap_plan_or_exit 44 "${1:-}"
 ko=$1
 b=$UTIMER_BIN
 listing=/sys/kernel/debug/rust_utimer/timers
@@ -39,6 +43,7 @@ pcm_type.utimer { lib "$b/libasound_module_pcm_utimer.so" }
 <$here/../tools/alsa-plugin/60-utimer.conf>
 pcm.netaudio { type utimer; slave.pcm "hw:Loopback,0,0"; timer 0 }
 pcm.tiny_period { type utimer; timer 0; period_size 2 }
+pcm.slow_period { type utimer; timer 0; period_size 960 }
 EOF
 [ -d /sys/kernel/debug/rust_utimer ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
 
@@ -215,6 +220,174 @@ fails plugin_new_writer_with_the_old_capture_still_open_says_so "close the captu
 kill "$rpid" 2>/dev/null
 wait "$rpid"
 
+# ---- Persistent timers: timer 0 made at load (timers=0:48000/480, holdover 2 periods), as at
+# boot, snd-aloop on it, and its capture side started before any writer: the plugin attaches
+# to the timer (and detaches on close, the capture running on), takes the clock before it
+# starts or resumes (UTIMER_IOCTL_TAKE), gives the slave silence fill, and resyncs with what
+# holdover moved (tools/alsa-plugin/pcm_utimer.c).  The signals number their frames
+# (selftests/plugin_signal.py), so that the checker finds each captured period in them.
+# Writers play whole periods of 480 frames (--period-size), so that all arrives whole and
+# period-aligned: silence where no writer triggers (holdover), and the signals' periods in
+# order, each once.  A writer that stalls for more than two periods in the middle of its stream
+# (pv's bursts, a loaded guest) gets silence there, counted: "holdover_gaps_inside_a_signal".
+# (An aplay that reaches the end of a raw file that ends with a whole chunk writes one chunk of
+# silence more: playback_go() calls pcm_write() with 0 frames, which pads them to a chunk.
+# That period is triggered too: one TRIGGER of each such writer is silence.)
+rmmod snd-aloop
+rmmod rust_utimer
+insmod "$ko" timers=0:$rate/$period
+echo "# persistent timers: insmod timers=0:$rate/$period: $?"
+modprobe snd-aloop timer_source=-1.4.0
+sig="python3 $here/plugin_signal.py"
+status_c=/proc/asound/Loopback/pcm1c/sub0/status
+wfmt="$fmt --period-size=$period --buffer-size=$((10 * period))"
+# col0 N: column N of timer 0's line of the listing (5 triggers, 8 persistent, 9 writer, 10
+# state, 11 holdover ticks).
+col0() { awk -v c="$1" '$1 == 0 { print $c }' "$listing" 2>/dev/null; }
+# trig0s / ticks0: timer 0's TRIGGERs / TRIGGERs and holdover ticks (0 when it is not listed).
+trig0s() { awk '$1 == 0 { n = $5 } END { print n + 0 }' "$listing" 2>/dev/null; }
+ticks0() { awk '$1 == 0 { n = $5 + $11 } END { print n + 0 }' "$listing" 2>/dev/null; }
+triggered_since() { [ $(($(trig0s) - $1)) -ge "$2" ]; }
+writer_is() { [ "$(col0 9)" = "$1" ]; }
+# capture_start: arecord on the capture side, into $tmp/cap.raw, from timer 0's ticks $base on
+# (TRIGGERs $trig0 on).
+capture_start() {
+	rm -f "$tmp/cap.raw"
+	base=$(ticks0) trig0=$(trig0s)
+	arecord -D hw:Loopback,1,0 $fmt --period-size=$period --buffer-size=$((10 * rate)) \
+		"$tmp/cap.raw" > "$tmp/cap.log" 2>&1 &
+	cpid=$!
+	wait_until 60 capture_running
+}
+# capture_stop NAME: the snapshot of the ticks and the capture's hw_ptr (its result in $snaprc),
+# then arecord stopped by SIGINT (aplay.c's handler exits 1, "Aborted by signal"): $capture_ok
+# is 0 when it was running until then and said nothing else.  $trig: the TRIGGERs meanwhile.
+capture_stop() {
+	$sig snapshot 0 $status_c "$base" > "$tmp/snap" 2>&1
+	snaprc=$?
+	sed -n "s/^# stat /# stat plugin_persistent_$1_/p" "$tmp/snap"
+	kill -0 "$cpid" 2>/dev/null
+	alive=$?
+	kill -INT "$cpid" 2>/dev/null
+	wait "$cpid"
+	crc=$?
+	trig=$(($(trig0s) - trig0))
+	[ $alive = 0 ] && [ $crc = 1 ] && has "$tmp/cap.log" "Aborted by signal" &&
+		! grep -v "Aborted by signal" "$tmp/cap.log" | grep -qiE 'error|xrun|overrun|No such'
+	capture_ok=$?
+	cdiag="arecord: running at the end: $([ $alive = 0 ] && echo yes || echo no), exit $crc,"
+	cdiag="$cdiag says: $(grep -v '^Recording' "$tmp/cap.log" | head -3 | tr '\n' ' ')"
+}
+# checked NAME ARGS...: the checker's result, its figures as "# stat plugin_persistent_NAME_...".
+checked() {
+	name=$1
+	shift
+	$sig check "$tmp/cap.raw" "$@" > "$tmp/chk" 2>&1
+	chkrc=$?
+	sed -n "s/^# stat /# stat plugin_persistent_${name}_/p" "$tmp/chk"
+	chkdiag=$(grep -v '^# stat' "$tmp/chk" | head -5 | tr '\n' ' ')
+	return $chkrc
+}
+
+# The boot order: the capture first, a writer a second later (200 periods, as fast as it
+# writes), then none for a second.
+$sig gen "$tmp/boot.raw" 0 $((200 * period))
+capture_start
+sleep 1
+timeout 120 aplay -D netaudio $wfmt "$tmp/boot.raw" > "$tmp/w.log" 2>&1
+wrc=$?
+sleep 1
+after=$(awk '$1 == 0' "$listing" 2>/dev/null)
+capture_stop boot
+[ $capture_ok = 0 ] && [ $wrc = 0 ]
+ktap_check $? plugin_persistent_capture_opened_before_any_writer_runs_through_it \
+	"$cdiag; writer exit $wrc: $(head -c 300 "$tmp/w.log")"
+checked boot "$tmp/boot.raw:0" --whole 0 --silence-first --silence-last \
+	--signal-periods $((trig - 1))
+ktap_check $? plugin_persistent_boot_order_capture_is_silence_the_signal_whole_silence "$chkdiag"
+ktap_check $snaprc plugin_persistent_boot_order_aloop_sees_every_tick_once \
+	"$(grep -v '^# stat' "$tmp/snap")"
+# The writer gone: the timer stays, without a writer, in holdover (the capture runs on).
+printf '%s\n' "$after" | awk '{ exit !($8 == 1 && $9 == 0 && $10 == "holdover") }'
+ktap_check $? plugin_persistent_writer_gone_the_timer_stays_in_holdover "listing: $after"
+
+# Restarts: one capture throughout; three writers, each fed at real time (pv) and killed
+# (SIGKILL) once 50 of its periods were triggered, then a fourth that plays 100 periods whole.
+# Writer r's signal is numbered from r << 20.
+for r in 0 1 2; do
+	$sig gen "$tmp/run$r.raw" $((r << 20)) $((20 * rate))
+done
+$sig gen "$tmp/run3.raw" $((3 << 20)) $((100 * period))
+capture_start
+sleep 0.5
+killed=
+for r in 0 1 2; do
+	rm -f "$tmp/feed"
+	mkfifo "$tmp/feed"
+	t=$(trig0s)
+	aplay -D netaudio $wfmt "$tmp/feed" > "$tmp/w$r.log" 2>&1 &
+	apid=$!
+	pv -q -L $((rate * 4)) "$tmp/run$r.raw" > "$tmp/feed" 2>/dev/null &
+	ppid=$!
+	wait_until 60 triggered_since "$t" 50
+	kill -KILL "$apid"
+	wait "$apid"
+	killed="$killed $?"
+	kill "$ppid" 2>/dev/null
+	wait "$ppid"
+	sleep 0.3
+done
+timeout 120 aplay -D netaudio $wfmt "$tmp/run3.raw" > "$tmp/w.log" 2>&1
+wrc=$?
+sleep 0.5
+capture_stop restarts
+[ $capture_ok = 0 ] && [ "$killed" = " 137 137 137" ] && [ $wrc = 0 ]
+ktap_check $? plugin_persistent_capture_runs_through_killed_and_restarted_writers \
+	"$cdiag; killed writers' statuses:$killed (137: killed mid-stream); they said: $(
+		cat "$tmp/w0.log" "$tmp/w1.log" "$tmp/w2.log" | grep -v '^Playing' | head -c 300);
+	last writer exit $wrc: $(head -c 300 "$tmp/w.log")"
+checked restarts "$tmp/run0.raw:0" "$tmp/run1.raw:$((1 << 20))" "$tmp/run2.raw:$((2 << 20))" \
+	"$tmp/run3.raw:$((3 << 20))" --whole 3 --silence-first --silence-last \
+	--signal-periods $((trig - 1))
+ktap_check $? plugin_persistent_restarts_capture_is_whole_periods_of_each_writer_in_order "$chkdiag"
+ktap_check $snaprc plugin_persistent_restarts_aloop_sees_every_tick_once \
+	"$(grep -v '^# stat' "$tmp/snap")"
+
+# alsa-lib's API (selftests/plugin_client.c --persistent): stall and pause, with a capture.
+capture_start
+"$b/plugin_client" --persistent netaudio > "$tmp/client" 2>&1
+capture_stop client
+for t in plugin_persistent_close_detaches_and_the_timer_stays \
+	plugin_persistent_stall_sends_the_partial_period_padded_and_resyncs \
+	plugin_persistent_start_and_resume_take_the_clock_pause_keeps_data; do
+	grep -q "^ok [0-9]* $t" "$tmp/client"
+	ktap_check $? "$t" "$(grep -v '^ok' "$tmp/client" | head -5 | tr '\n' ' ')"
+done
+
+# What a persistent timer cannot serve, and its writer's place taken.
+timeout 60 aplay -D slow_period $fmt -d 1 /dev/zero > "$tmp/out" 2>&1
+rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] && has "$tmp/out" "make timer 0 for them (timers=0:48000/960)" &&
+	[ "$(col0 8) $(col0 9)" = "1 0" ]
+ktap_check $? plugin_persistent_refuses_another_resolution_saying_what_to_set \
+	"exit $rc; says: $(head -c 400 "$tmp/out"); listing: $(awk '$1 == 0' "$listing")"
+rm -f "$tmp/hold"
+mkfifo "$tmp/hold"
+aplay -D netaudio $fmt "$tmp/hold" > "$tmp/hold.log" 2>&1 &
+hpid=$!
+exec 4> "$tmp/hold"
+wait_until 60 writer_is "$hpid"
+timeout 60 aplay -D netaudio $fmt -d 1 /dev/zero > "$tmp/out" 2>&1
+rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] && writer_is "$hpid" &&
+	has "$tmp/out" "timer 0 has a writer already (pid $hpid, aplay)"
+ktap_check $? plugin_persistent_says_when_the_timer_has_a_writer \
+	"exit $rc; says: $(head -c 300 "$tmp/out")"
+exec 4>&-
+wait $hpid
+
+# The module's plain load again, as the tests after this one expect it: unloaded.
+kill "$cpid" 2>/dev/null
 rmmod snd-aloop
 rmmod rust_utimer
 ktap_check $? plugin_leaves_rust_utimer_unloadable

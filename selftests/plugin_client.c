@@ -7,11 +7,20 @@
  * largest snd-aloop allows.  The TRIGGERs are counted in rust_utimer's listing (debugfs).
  * Run by alsa_plugin_test.sh, which loads rust_utimer and snd-aloop (timer_source=-1.4.0) and
  * defines pcm.netaudio in ~/.asoundrc.
- *   plugin_client [--plan] [PCM]
+ *
+ * With --persistent, timer 0 is a persistent timer (rust_utimer timers=0:48000/480, holdover 2
+ * periods) on which a capture side runs (alsa_plugin_test.sh's arecord): the plugin attaches
+ * to it, and closing detaches; a stall longer than the holdover (the module ticks the timer
+ * itself) sends the partial period the slave holds, padded with silence, and the stream goes
+ * on in step (the slave's pointers equal, one TRIGGER per whole period written after it), the
+ * plugin having taken the clock (UTIMER_IOCTL_TAKE: the listing says "driven" at once) before
+ * it wrote; it takes it when it starts and resumes too, and a pause keeps the slave's data.
+ *   plugin_client [--plan] [--persistent] [PCM]
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <alsa/asoundlib.h>
 
@@ -20,20 +29,57 @@
 #define LISTING "/sys/kernel/debug/rust_utimer/timers"
 #define PERIOD 480
 
-/* The TRIGGERs of timer 0 so far, -1 when it is not listed. */
-static long triggers_of_timer_0(void)
+/*
+ * Column @col (1: id, 5: triggers, 8: persistent, 9: writer, 11: holdover_ticks) of timer 0's
+ * line in the listing, -1 when it is not listed.
+ */
+static long column_of_timer_0(int col)
 {
-	char line[256];
-	long id, uid, pid, res, trig = -1, t;
+	char line[256], *tok, *save;
+	long val = -1;
+	int i;
 	FILE *f = fopen(LISTING, "re");
 
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%ld %ld %ld %ld %ld", &id, &uid, &pid, &res, &t) == 5 && id == 0)
-			trig = t;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0 ", 2))
+			continue;
+		for (i = 1, tok = strtok_r(line, " \n", &save); tok && i < col;
+		     i++, tok = strtok_r(NULL, " \n", &save))
+			;
+		if (tok)
+			val = strtol(tok, NULL, 10);
+	}
 	fclose(f);
-	return trig;
+	return val;
+}
+
+/* Timer 0's state in the listing is @state (driven, holdover). */
+static int timer_0_state_is(const char *state)
+{
+	char line[256], got[32] = "";
+	FILE *f = fopen(LISTING, "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0 ", 2))
+			continue;
+		/* id uid pid resolution_ns triggers instances age_ms persistent writer state ... */
+		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %31s", got) != 1)
+			got[0] = 0;
+	}
+	fclose(f);
+	if (strcmp(got, state))
+		ksft_print_msg("timer 0 is %s, not %s\n", got[0] ? got : "not listed", state);
+	return !strcmp(got, state);
+}
+
+/* The TRIGGERs of timer 0 so far, -1 when it is not listed. */
+static long triggers_of_timer_0(void)
+{
+	return column_of_timer_0(5);
 }
 
 static snd_pcm_t *open_configured(const char *name)
@@ -176,14 +222,178 @@ out:
 	ksft_test_result(ok, "plugin_slave_buffer_is_the_programs_not_the_largest\n");
 }
 
+/* hw_ptr and appl_ptr of the slave (the loopback's playback side), from /proc. */
+static int slave_pointers(long *hw, long *appl)
+{
+	char line[128];
+	int found = 0;
+	FILE *f = fopen("/proc/asound/Loopback/pcm0p/sub0/status", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "hw_ptr : %ld", hw) == 1)
+			found |= 1;
+		if (sscanf(line, "appl_ptr : %ld", appl) == 1)
+			found |= 2;
+	}
+	fclose(f);
+	return found == 3;
+}
+
+/* Timer 0's holdover ticks so far. */
+static long holdover_ticks_of_timer_0(void)
+{
+	return column_of_timer_0(11);
+}
+
+/*
+ * The slave's hardware and application pointers are equal: nothing of it waits, none is owed;
+ * or, where the machine was slow enough for holdover ticks to come since @ticks (timer 0's
+ * holdover ticks before the last write), the hardware pointer is that many periods ahead.
+ */
+static int slave_in_step(long ticks)
+{
+	long hw = -1, appl = -2, now = holdover_ticks_of_timer_0();
+
+	if (!slave_pointers(&hw, &appl)) {
+		ksft_print_msg("no slave pointers in /proc\n");
+		return 0;
+	}
+	if (hw == appl)
+		return 1;
+	ksft_print_msg("slave hw_ptr %ld, appl_ptr %ld; %ld holdover ticks since the write\n", hw,
+		       appl, now - ticks);
+	return hw > appl && (hw - appl) % PERIOD == 0 && (hw - appl) / PERIOD <= now - ticks;
+}
+
+static void close_detaches_from_the_persistent_timer(const char *name)
+{
+	snd_pcm_t *pcm = NULL;
+	int ok = 1;
+
+	pcm = open_configured(name);
+	EXPECT(pcm);
+	EXPECT(column_of_timer_0(8) == 1);
+	EXPECT(column_of_timer_0(9) == getpid());
+	snd_pcm_close(pcm);
+	pcm = NULL;
+	EXPECT(column_of_timer_0(8) == 1);
+	EXPECT(column_of_timer_0(9) == 0);
+	pcm = open_configured(name);
+	EXPECT(pcm);
+	EXPECT(column_of_timer_0(9) == getpid());
+out:
+	if (pcm)
+		snd_pcm_close(pcm);
+	ksft_test_result(ok, "plugin_persistent_close_detaches_and_the_timer_stays\n");
+}
+
+/*
+ * A stall of 10 periods with half a period in the slave: holdover sends it, padded with
+ * silence; the program sees it gone (no xrun), and what it writes next starts a period of its
+ * own: one TRIGGER per whole period, the slave's pointers in step after each.
+ */
+static void stall_sends_the_partial_period(const char *name)
+{
+	snd_pcm_t *pcm = NULL;
+	long t0, h;
+	int ok = 1;
+
+	pcm = open_configured(name);
+	EXPECT(pcm);
+	t0 = triggers_of_timer_0();
+	EXPECT(write_frames(pcm, 2 * PERIOD + PERIOD / 2));
+	EXPECT(triggers_of_timer_0() == t0 + 2);
+	h = holdover_ticks_of_timer_0();
+	usleep(100000);
+	EXPECT(holdover_ticks_of_timer_0() >= h + 5);
+	EXPECT(timer_0_state_is("holdover"));
+	EXPECT(snd_pcm_state(pcm) == SND_PCM_STATE_RUNNING);
+	EXPECT(snd_pcm_avail(pcm) == 10 * PERIOD);
+	/*
+	 * The half period went: the next TRIGGER needs a whole period more.  The plugin took the
+	 * clock before it wrote (no TRIGGER could have: only a TAKE ends holdover at once).
+	 */
+	h = holdover_ticks_of_timer_0();
+	EXPECT(write_frames(pcm, PERIOD / 2));
+	EXPECT(timer_0_state_is("driven"));
+	EXPECT(triggers_of_timer_0() == t0 + 2);
+	EXPECT(write_frames(pcm, PERIOD / 2));
+	EXPECT(triggers_of_timer_0() == t0 + 3);
+	EXPECT(slave_in_step(h));
+	EXPECT(snd_pcm_avail(pcm) == 10 * PERIOD);
+	h = holdover_ticks_of_timer_0();
+	EXPECT(write_frames(pcm, 3 * PERIOD));
+	EXPECT(triggers_of_timer_0() == t0 + 6);
+	EXPECT(slave_in_step(h));
+	/* Drain pads a partial period written after a stall, as any. */
+	usleep(100000);
+	EXPECT(write_frames(pcm, PERIOD / 4));
+	EXPECT(snd_pcm_drain(pcm) == 0);
+	EXPECT(triggers_of_timer_0() == t0 + 7);
+	EXPECT(snd_pcm_state(pcm) == SND_PCM_STATE_SETUP);
+out:
+	if (pcm)
+		snd_pcm_close(pcm);
+	ksft_test_result(ok, "plugin_persistent_stall_sends_the_partial_period_padded_and_resyncs\n");
+}
+
+/*
+ * Started in holdover, the plugin takes the clock.  Paused for 10 periods with half a period in
+ * the slave: holdover ticks meanwhile, but the paused slave does not move; resumed, the plugin
+ * takes the clock at once, that half period is still there, and the next half makes the next
+ * TRIGGER.
+ */
+static void start_and_resume_take_the_clock(const char *name)
+{
+	snd_pcm_t *pcm = NULL;
+	long t0, h;
+	int ok = 1;
+
+	pcm = open_configured(name);
+	EXPECT(pcm);
+	/* Opened a while ago: in holdover when it starts, and the start takes the clock. */
+	usleep(100000);
+	EXPECT(timer_0_state_is("holdover"));
+	t0 = triggers_of_timer_0();
+	EXPECT(write_frames(pcm, 2 * PERIOD + PERIOD / 2));
+	EXPECT(timer_0_state_is("driven"));
+	EXPECT(triggers_of_timer_0() == t0 + 2);
+	EXPECT(snd_pcm_pause(pcm, 1) == 0);
+	h = holdover_ticks_of_timer_0();
+	usleep(100000);
+	EXPECT(holdover_ticks_of_timer_0() >= h + 5);
+	EXPECT(timer_0_state_is("holdover"));
+	/* Resumed: the clock taken at once (no TRIGGER: the half period waits for its rest). */
+	EXPECT(snd_pcm_pause(pcm, 0) == 0);
+	EXPECT(timer_0_state_is("driven"));
+	EXPECT(triggers_of_timer_0() == t0 + 2);
+	h = holdover_ticks_of_timer_0();
+	EXPECT(write_frames(pcm, PERIOD / 2));
+	EXPECT(triggers_of_timer_0() == t0 + 3);
+	EXPECT(slave_in_step(h));
+out:
+	if (pcm)
+		snd_pcm_close(pcm);
+	ksft_test_result(ok, "plugin_persistent_start_and_resume_take_the_clock_pause_keeps_data\n");
+}
+
 int main(int argc, char **argv)
 {
 	int plan_only = take_flag(&argc, argv, "--plan");
+	int persistent = take_flag(&argc, argv, "--persistent");
 	const char *name = argc > 1 ? argv[1] : "netaudio";
 
 	plan_or_print(3, plan_only);
-	close_destroys_the_timer(name);
-	triggers_follow_the_stream_state(name);
-	slave_buffer_is_the_programs(name);
+	if (persistent) {
+		close_detaches_from_the_persistent_timer(name);
+		stall_sends_the_partial_period(name);
+		start_and_resume_take_the_clock(name);
+	} else {
+		close_destroys_the_timer(name);
+		triggers_follow_the_stream_state(name);
+		slave_buffer_is_the_programs(name);
+	}
 	ksft_finished();
 }

@@ -5,13 +5,48 @@
  *   pcm.netaudio { type utimer; slave.pcm "hw:Loopback,0,0"; timer 0 }
  *
  * An alsa-lib I/O plugin (<alsa/pcm_external.h>) in front of the playback side of a loopback
- * cable whose snd-aloop clock is a rust_utimer timer (timer_source=-1.4.<timer>).  It owns that
- * timer: it creates it on open, with the id the configuration names and the resolution snd-aloop
- * requires of its slave's period (utimer_resolution()), and closes it on close.  What the
+ * cable whose snd-aloop clock is a rust_utimer timer (timer_source=-1.4.<timer>).  What the
  * program writes is committed to the slave at once, and each time one whole slave period has
  * been committed (and the stream runs) the plugin fires one TRIGGER: snd-aloop then moves that
  * period to the capture side.  The cable thus runs at the pace the program writes, never ahead
  * of its data; drain pads the last partial period with silence so that every frame arrives.
+ *
+ * The timer, at open:
+ * - timer <timer> is a persistent timer (rust_utimer's timers= parameter, or utimer create
+ *   --persist): the plugin attaches to it as its writer (UTIMER_IOCTL_ATTACH) and detaches on
+ *   close; the timer, and a capture side open on it, stay.  Its resolution (the writer fd's
+ *   fdinfo, utimer-resolution) must be utimer_resolution(rate, period_size) of this PCM's rate
+ *   and period (as configured, or the defaults): otherwise open fails, saying both and what to
+ *   set.  A timer that has a writer already (or that a program's own fd owns) fails with EBUSY,
+ *   saying so (with the writer's pid where rust_utimer's debugfs listing is readable);
+ * - no timer has that id: the plugin owns a timer of its own, as before persistent timers: it
+ *   creates it (UTIMER_IOCTL_CREATE_EXT with the id, at utimer_resolution(rate, period_size))
+ *   and closes it on close, which destroys it.  Nothing below applies to it.
+ *
+ * Holdover (persistent timers only): while a capture side runs on the timer and no TRIGGER has
+ * come for `holdover` periods (the writer fd's fdinfo, utimer-holdover; 0: never), the module
+ * ticks the timer itself, one period each, which snd-aloop moves from the slave if it runs.  So:
+ * - the plugin takes the clock (UTIMER_IOCTL_TAKE: no holdover tick for `holdover` periods
+ *   from its return) before it starts the slave, before it resumes it from pause, and before it
+ *   commits data (or drain's padding) whenever more than (holdover - 1/2) periods of
+ *   CLOCK_MONOTONIC have passed since its last TRIGGER or TAKE: no holdover tick ever moves data
+ *   committed but not triggered yet, and no TRIGGER moves a period the program has not written;
+ * - the slave has silence fill (sw_params silence_threshold 0, silence_size the boundary): the
+ *   kernel silences each period as it is played, so what holdover moves from the slave while
+ *   the program writes nothing (its stream running) is silence, never old data;
+ * - before committing (and on resuming from pause), the plugin resyncs: if holdover moved the
+ *   slave's hardware pointer past its application pointer (avail above the buffer size), the
+ *   application pointer is moved up to it (snd_pcm_forward() by the excess); those frames count
+ *   as padding, taken and triggered, and a partial period that a holdover tick sent (padded
+ *   with the silence after it) counts as sent: the next whole period starts with the next frame
+ *   written, and drain pads nothing for it.  The program's hardware pointer is the frames of its
+ *   own that have gone, so it never sees an xrun: to it, the stall is a pause of its own.
+ * A paused slave does not move (snd-aloop moves the capture side alone, with silence).  A
+ * program that writes whole periods (aplay --period-size=<period_size>) gets them on the
+ * capture side whole, in order and period-aligned, with silence where it stalled for longer
+ * than the holdover.  One that writes in bursts further apart than the holdover (a network
+ * receiver's chunks) gets silence between them, and its partial periods sent padded: give
+ * the timer a holdover longer than the bursts' spacing (timers=ID:RATE/FRAMES:HOLDOVER).
  *
  * Configuration (all but type optional):
  *   slave.pcm STR      the loopback's playback PCM (default "hw:Loopback,0,0")
@@ -31,6 +66,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <alsa/asoundlib.h>
@@ -42,13 +78,19 @@
 #define DEFAULT_RATE 48000
 /* The largest buffer a program may ask for: half of snd-aloop's 2 MiB, the slave's is larger. */
 #define MAX_BUFFER_BYTES (1024 * 1024)
+/* rust_utimer's listing of its timers (debugfs, root): who holds a timer that is busy. */
+#define LISTING "/sys/kernel/debug/rust_utimer/timers"
 
 struct utimer_pcm {
 	snd_pcm_ioplug_t io;
 	snd_pcm_t *slave;
 	char *slave_name;
-	int timer_fd;			/* the timer; closing it destroys it */
+	int timer_fd;			/* the timer (closing it destroys it), or the writer's fd of
+					 * a persistent one (closing it detaches) */
 	unsigned int id;
+	int persistent;			/* attached to a persistent timer */
+	unsigned int holdover;		/* its holdover, in periods; 0: never */
+	int64_t clock_ns;		/* CLOCK_MONOTONIC of the last TRIGGER or TAKE (or ATTACH) */
 	unsigned int rate;		/* the stream's rate the timer was made for */
 	int rate_configured;
 	snd_pcm_uframes_t period;	/* frames per TRIGGER: the slave's period size */
@@ -64,6 +106,14 @@ struct utimer_pcm {
 	snd_pcm_uframes_t pending;
 	int running;
 };
+
+static int64_t utimer_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* Frames of the slave's that snd-aloop has taken since prepare (silence included). */
 static int utimer_taken(struct utimer_pcm *u, uint64_t *taken)
@@ -111,7 +161,7 @@ static int utimer_wait_taken(struct utimer_pcm *u)
 /* One TRIGGER per whole period committed to the slave, while it runs. */
 static int utimer_fire(struct utimer_pcm *u)
 {
-	int err;
+	int err, fired = 0;
 
 	if (!u->running)
 		return 0;
@@ -126,8 +176,86 @@ static int utimer_fire(struct utimer_pcm *u)
 		}
 		u->pending -= u->period;
 		u->triggered += u->period;
+		fired = 1;
 	}
+	if (fired && u->persistent)
+		u->clock_ns = utimer_now_ns();
 	return 0;
+}
+
+/* Holdover is on: the timer is persistent and the module ticks it when no TRIGGER comes. */
+static int utimer_holdover_on(struct utimer_pcm *u)
+{
+	return u->persistent && u->holdover;
+}
+
+/* UTIMER_IOCTL_TAKE: no holdover tick comes for `holdover` periods from its return. */
+static int utimer_take(struct utimer_pcm *u)
+{
+	int err;
+
+	if (!utimer_holdover_on(u))
+		return 0;
+	if (ioctl(u->timer_fd, UTIMER_IOCTL_TAKE) < 0) {
+		err = -errno;
+		SNDERR("utimer: TAKE of timer %u failed: %s", u->id, strerror(-err));
+		return err;
+	}
+	u->clock_ns = utimer_now_ns();
+	return 0;
+}
+
+/*
+ * After holdover ticks moved the slave (running, or paused since): its hardware pointer is past
+ * its application pointer (avail above the buffer size) by frames of silence (silence fill) and
+ * of a partial period that was waiting for its rest.  The application pointer goes up to the
+ * hardware pointer, and those frames count as padding, taken and triggered: the next period
+ * starts with the next frame written.  (A slave that has not started since prepare has not
+ * moved: avail is at most its buffer.)
+ */
+static int utimer_resync(struct utimer_pcm *u)
+{
+	snd_pcm_sframes_t avail, n;
+	snd_pcm_uframes_t excess;
+
+	avail = snd_pcm_avail_update(u->slave);
+	if (avail < 0)
+		return avail;
+	if ((snd_pcm_uframes_t)avail <= u->slave_buffer)
+		return 0;
+	excess = avail - u->slave_buffer;
+	n = snd_pcm_forward(u->slave, excess);
+	if (n < 0 || (snd_pcm_uframes_t)n != excess) {
+		SNDERR("utimer: %s moved %lu frames ahead of the data in holdover, and cannot be "
+		       "forwarded to it: %s", u->slave_name, excess,
+		       n < 0 ? snd_strerror(n) : "it moved fewer");
+		return n < 0 ? n : -EIO;
+	}
+	u->padding += excess;
+	u->pending = 0;
+	u->triggered = u->written + u->padding;
+	return 0;
+}
+
+/*
+ * Before committing to the slave: while it runs, take the clock back if a holdover tick may
+ * have come (or may come before the next TRIGGER), that is when more than (holdover - 1/2)
+ * periods have passed since the last TRIGGER or TAKE (a holdover tick comes `holdover` periods
+ * after them at the earliest); then resync with what holdover moved.
+ */
+static int utimer_hold(struct utimer_pcm *u)
+{
+	int err;
+
+	if (!utimer_holdover_on(u))
+		return 0;
+	if (u->running && utimer_now_ns() - u->clock_ns >
+			  (int64_t)((2 * (uint64_t)u->holdover - 1) * u->resolution / 2)) {
+		err = utimer_take(u);
+		if (err < 0)
+			return err;
+	}
+	return utimer_resync(u);
 }
 
 /* The slave's avail_min (its poll descriptor is the program's). */
@@ -183,6 +311,9 @@ static snd_pcm_sframes_t utimer_transfer(snd_pcm_ioplug_t *io, const snd_pcm_cha
 	snd_pcm_sframes_t n;
 	int err;
 
+	err = utimer_hold(u);
+	if (err < 0)
+		return err;
 	n = utimer_commit(u, areas, offset, size);
 	if (n <= 0)
 		return n;
@@ -218,12 +349,19 @@ static int utimer_start(snd_pcm_ioplug_t *io)
 	struct utimer_pcm *u = io->private_data;
 	int err;
 
+	/* No holdover tick between the start and the first TRIGGER. */
+	err = utimer_take(u);
+	if (err < 0)
+		return err;
 	err = snd_pcm_start(u->slave);
 	if (err < 0) {
-		SNDERR("utimer: %s does not start: %s (is its capture side still open from an "
-		       "earlier writer? it runs on that writer's timer, closed since: close the "
-		       "capture and open it again once this PCM is open)",
-		       u->slave_name, snd_strerror(err));
+		if (u->persistent)
+			SNDERR("utimer: %s does not start: %s", u->slave_name, snd_strerror(err));
+		else
+			SNDERR("utimer: %s does not start: %s (is its capture side still open from "
+			       "an earlier writer? it runs on that writer's timer, closed since: close "
+			       "the capture and open it again once this PCM is open)",
+			       u->slave_name, snd_strerror(err));
 		return err;
 	}
 	u->running = 1;
@@ -260,10 +398,21 @@ static int utimer_pause(snd_pcm_ioplug_t *io, int enable)
 	struct utimer_pcm *u = io->private_data;
 	int err;
 
+	/* Resumed, the periods written meanwhile go by TRIGGER, none by holdover. */
+	if (!enable) {
+		err = utimer_take(u);
+		if (err < 0)
+			return err;
+	}
 	err = snd_pcm_pause(u->slave, enable);
 	if (err < 0)
 		return err;
 	u->running = !enable;
+	if (!enable) {
+		err = utimer_hold(u);
+		if (err < 0)
+			return err;
+	}
 	return utimer_fire(u);
 }
 
@@ -286,6 +435,10 @@ static int utimer_drain(snd_pcm_ioplug_t *io)
 		if (err < 0)
 			return err;
 	}
+	/* (A partial period that holdover sent already needs no padding.) */
+	err = utimer_hold(u);
+	if (err < 0)
+		return err;
 	if (u->pending) {
 		n = utimer_commit(u, NULL, 0, u->period - u->pending);
 		if (n < 0)
@@ -365,12 +518,17 @@ static int utimer_hw_params(snd_pcm_ioplug_t *io, snd_pcm_hw_params_t *params)
 	snd_pcm_hw_params_get_buffer_size(sp, &u->slave_buffer);
 	/*
 	 * The slave never starts by itself (the plugin starts it), and never stops when empty:
-	 * it empties after each whole period, and snd-aloop takes only what was triggered.
+	 * it empties after each whole period, and snd-aloop takes only what was triggered (or, on
+	 * a persistent timer, what holdover moves: then silence, the kernel silencing each period
+	 * as it is played).
 	 */
 	if ((err = snd_pcm_sw_params_current(u->slave, sw)) < 0 ||
 	    (err = snd_pcm_sw_params_get_boundary(sw, &want)) < 0 ||
 	    (err = snd_pcm_sw_params_set_start_threshold(u->slave, sw, want)) < 0 ||
 	    (err = snd_pcm_sw_params_set_stop_threshold(u->slave, sw, want)) < 0 ||
+	    (u->persistent &&
+	     ((err = snd_pcm_sw_params_set_silence_threshold(u->slave, sw, 0)) < 0 ||
+	      (err = snd_pcm_sw_params_set_silence_size(u->slave, sw, want)) < 0)) ||
 	    (err = snd_pcm_sw_params(u->slave, sw)) < 0)
 		return err;
 	return 0;
@@ -403,7 +561,11 @@ static void utimer_free(struct utimer_pcm *u)
 {
 	if (u->slave)
 		snd_pcm_close(u->slave);
-	/* The last reference to the timer: rust_utimer destroys it, its id is free again. */
+	/*
+	 * The last reference to an owned timer: rust_utimer destroys it, its id is free again.  A
+	 * persistent timer's writer detaches; the timer stays, in holdover once its capture side
+	 * has seen no TRIGGER for `holdover` periods.
+	 */
 	if (u->timer_fd >= 0)
 		close(u->timer_fd);
 	free(u->slave_name);
@@ -422,6 +584,9 @@ static void utimer_dump(snd_pcm_ioplug_t *io, snd_output_t *out)
 
 	snd_output_printf(out, "utimer: timer %u (-1.4.%u), %llu ns per TRIGGER, %lu frames at %u Hz\n",
 			  u->id, u->id, (unsigned long long)u->resolution, u->period, u->rate);
+	if (u->persistent)
+		snd_output_printf(out, "Persistent, attached as its writer; holdover after %u "
+				  "periods%s\n", u->holdover, u->holdover ? "" : " (never)");
 	snd_output_printf(out, "Its setup is:\n");
 	snd_pcm_dump_setup(io->pcm, out);
 	snd_output_printf(out, "Slave: ");
@@ -443,7 +608,124 @@ static const snd_pcm_ioplug_callback_t utimer_callback = {
 	.dump = utimer_dump,
 };
 
-/* The timer: rust_utimer's CREATE_EXT with the configured id. */
+/* A persistent timer's resolution and holdover, from its writer fd's fdinfo. */
+static int utimer_fdinfo(struct utimer_pcm *u, unsigned long long *resolution)
+{
+	char path[64], line[256];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", u->timer_fd);
+	f = fopen(path, "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "utimer-resolution: %llu", resolution) == 1)
+				found |= 1;
+			else if (sscanf(line, "utimer-holdover: %u", &u->holdover) == 1)
+				found |= 2;
+		}
+		fclose(f);
+	}
+	if (found != 3) {
+		SNDERR("utimer: %s does not give the resolution and holdover of timer %u (is "
+		       "rust_utimer older than this plugin?)", path, u->id);
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Timer @id is busy: it has a writer, or a program's fd owns it.  rust_utimer's listing, where
+ * it can be read (root), says which; the message names what to do in either case.
+ */
+static void utimer_busy(struct utimer_pcm *u)
+{
+	char line[512], comm[64] = "", who[128] = "";
+	unsigned int id;
+	int persistent = -1, writer = 0;
+	FILE *f = fopen(LISTING, "re");
+
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			/* id uid pid resolution_ns triggers instances age_ms persistent writer ... */
+			if (sscanf(line, "%u %*s %*s %*s %*s %*s %*s %d %d", &id, &persistent,
+				   &writer) == 3 && id == u->id)
+				break;
+			persistent = -1;
+		}
+		fclose(f);
+	}
+	if (persistent == 0) {
+		SNDERR("utimer: timer %u is taken by another program (utimer list shows it): "
+		       "close that one, or set another \"timer\" in this PCM's configuration and "
+		       "in snd-aloop's timer_source", u->id);
+		return;
+	}
+	if (persistent == 1 && writer > 0) {
+		snprintf(line, sizeof(line), "/proc/%d/comm", writer);
+		f = fopen(line, "re");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		snprintf(who, sizeof(who), " (pid %d%s%s)", writer, comm[0] ? ", " : "", comm);
+	}
+	SNDERR("utimer: timer %u has a writer already%s%s: one writer at a time: close that one, "
+	       "or set another \"timer\" in this PCM's configuration and in snd-aloop's "
+	       "timer_source", u->id, who, persistent == 1 ? "" :
+	       " (or a program's own timer has its id: utimer list, as root, shows which)");
+}
+
+/*
+ * Persistent timer @id: attach to it as its writer.  1 attached, 0 when there is no persistent
+ * timer to attach to (no timer has the id, or rust_utimer has no ATTACH), or an error, said.
+ */
+static int utimer_attach(struct utimer_pcm *u, int ctl)
+{
+	struct utimer_attach a = { .id = u->id };
+	unsigned long long resolution = 0;
+	int err;
+
+	if (ioctl(ctl, UTIMER_IOCTL_ATTACH, &a) < 0) {
+		err = -errno;
+		switch (err) {
+		case -ENOENT:
+		case -ENOTTY:
+		case -EINVAL:
+			/* Nothing to attach to: create it (which says what is wrong with the id). */
+			return 0;
+		case -EBUSY:
+			utimer_busy(u);
+			return err;
+		default:
+			SNDERR("utimer: cannot attach to timer %u: %s", u->id, strerror(-err));
+			return err;
+		}
+	}
+	u->timer_fd = a.fd;
+	u->persistent = 1;
+	/* ATTACH took the clock. */
+	u->clock_ns = utimer_now_ns();
+	err = utimer_fdinfo(u, &resolution);
+	if (err < 0)
+		return err;
+	if (resolution != u->resolution) {
+		SNDERR("utimer: timer %u is a persistent timer of %llu ns per tick; this PCM's %lu "
+		       "frames at %u Hz are %llu ns: set \"rate\" and \"period_size\" in this PCM's "
+		       "configuration to those the timer was made for (its timers=%u:RATE/FRAMES), or "
+		       "make timer %u for them (timers=%u:%u/%lu)",
+		       u->id, resolution, u->period, u->rate, (unsigned long long)u->resolution,
+		       u->id, u->id, u->id, u->rate, u->period);
+		return -EINVAL;
+	}
+	return 1;
+}
+
+/*
+ * The timer: persistent timer <timer>, attached to, or one of the plugin's own, made by
+ * rust_utimer's CREATE_EXT with the configured id.
+ */
 static int utimer_create(struct utimer_pcm *u)
 {
 	struct utimer_create c = {
@@ -465,6 +747,11 @@ static int utimer_create(struct utimer_pcm *u)
 		else
 			SNDERR("utimer: cannot open " UTIMER_DEVICE ": %s", strerror(-err));
 		return err;
+	}
+	err = utimer_attach(u, ctl);
+	if (err) {
+		close(ctl);
+		return err < 0 ? err : 0;
 	}
 	if (ioctl(ctl, UTIMER_IOCTL_CREATE_EXT, &c) < 0) {
 		err = -errno;
@@ -637,7 +924,10 @@ SND_PCM_PLUGIN_DEFINE_FUNC(utimer)
 		err = -EINVAL;
 		goto fail;
 	}
-	/* The timer first: snd-aloop opens its clock when the cable's first side opens. */
+	/*
+	 * The timer first: snd-aloop opens its clock when the cable's first side opens (a
+	 * persistent timer exists already, and its capture side may run).
+	 */
 	err = utimer_create(u);
 	if (err < 0)
 		goto fail;

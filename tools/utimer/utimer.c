@@ -436,22 +436,37 @@ static int attach_timer(int ctl, unsigned int id, int *wfd)
 	}
 }
 
-/* The resolution of the timer of fd FD, from its fdinfo: 0, or -1 when it does not say. */
-static int fd_resolution(int fd, unsigned long long *resolution)
+/* Field NAME ("utimer-resolution") of fd FD's fdinfo: 0, or -1 when it does not say. */
+static int fd_field(int fd, const char *name, unsigned long long *value)
 {
-	char path[64], line[256];
+	char path[64], line[256], fmt[64];
 	int found = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	snprintf(fmt, sizeof(fmt), "%s: %%llu", name);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (found && fgets(line, sizeof(line), f))
-		if (sscanf(line, "utimer-resolution: %llu", resolution) == 1)
+		if (sscanf(line, fmt, value) == 1)
 			found = 0;
 	fclose(f);
 	return found;
+}
+
+/* The resolution of the timer of fd FD, from its fdinfo: 0, or -1 when it does not say. */
+static int fd_resolution(int fd, unsigned long long *resolution)
+{
+	return fd_field(fd, "utimer-resolution", resolution);
+}
+
+static double mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e9 + t.tv_nsec;
 }
 
 /* --id, of run and setup; --persist and --holdover, of create and setup. */
@@ -553,7 +568,8 @@ static int run(int argc, char **argv)
 	const char *dev = UTIMER_DEVICE;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct utimer_create u = { 0 };
-	unsigned long long triggers = 0, id = 0, resolution;
+	unsigned long long triggers = 0, id = 0, resolution, holdover;
+	double last;
 	struct timespec due;
 	int opt, port = -1, udp = -1, fd, status = OK, want_id = 0, wfd = -1;
 
@@ -634,10 +650,24 @@ static int run(int argc, char **argv)
 	       u.id, wfd >= 0 ? " mode=attached" : "");
 	fflush(stdout);
 
+	/*
+	 * Attached: after a pause the module may be ticking the timer itself (holdover).  Take the
+	 * clock back before the TRIGGER (UTIMER_IOCTL_TAKE), so that it does not coincide with a
+	 * holdover tick, which the ALSA core would merge with it: a period less.
+	 */
+	if (wfd < 0 || fd_field(u.fd, "utimer-holdover", &holdover))
+		holdover = 0;
+	last = mono_ns();
 	clock_gettime(CLOCK_MONOTONIC, &due);
 	while (!stop && next_event(udp, interval_us, &due)) {
 		if (stop)
 			break;
+		if (holdover && mono_ns() - last > (holdover - 0.5) * (double)resolution &&
+		    ioctl(u.fd, UTIMER_IOCTL_TAKE) < 0) {
+			status = explain("take", errno);
+			break;
+		}
+		last = mono_ns();
 		if (ioctl(u.fd, UTIMER_IOCTL_TRIGGER) < 0) {
 			status = explain("trigger", errno);
 			break;

@@ -95,12 +95,14 @@ pub(crate) fn edquot() -> Error {
     Error::from_errno(-(bindings::EDQUOT as c_int))
 }
 
-/// `HRTIMER_NORESTART`: since 7.3 `enum hrtimer_restart` is a newtype in `kernel::bindings`.
-#[cfg(utimer_kernel_ge_7_3)]
+/// `HRTIMER_NORESTART`, which is 0.
+///
+/// Its binding is spelt differently between kernels, and not by release: a constant
+/// (`hrtimer_restart_HRTIMER_NORESTART`) in 7.2 and 7.3-rc7, a newtype's associated constant in
+/// 7.3.4 (where it is not `Zeroable` either).
+// Where it is `u32` the transmute is the identity: allowed, for one spelling on every kernel.
+#[allow(clippy::useless_transmute)]
+// SAFETY: `hrtimer_restart` is `u32`, or a `#[repr(transparent)]` newtype of `u32` (bindgen's
+// newtype enums): 0 is a valid value of both, `HRTIMER_NORESTART` (include/linux/hrtimer_types.h).
 pub(crate) const HRTIMER_NORESTART: bindings::hrtimer_restart =
-    bindings::hrtimer_restart::HRTIMER_NORESTART;
-
-/// `HRTIMER_NORESTART`: before 7.3 `enum hrtimer_restart` is a set of constants.
-#[cfg(not(utimer_kernel_ge_7_3))]
-pub(crate) const HRTIMER_NORESTART: bindings::hrtimer_restart =
-    bindings::hrtimer_restart_HRTIMER_NORESTART;
+    unsafe { core::mem::transmute::<u32, bindings::hrtimer_restart>(0) };

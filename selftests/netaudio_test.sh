@@ -4,7 +4,7 @@
 # hw:Loopback,0,0 -> snd-aloop -> hw:Loopback,1,0 -> listener, on the guest's loopback network.
 # Runs in the guest with the timer device present (selftests/run.sh, testing/netaudio).
 #
-#   selftests/netaudio_test.sh [--plan] [-d SECONDS] [-t DEVICE] [-b PERIODS] [-c REGEX] [-l | -u]
+#   selftests/netaudio_test.sh [--plan] [-d SECONDS] [-t DEVICE] [-b PERIODS] [-c REGEX] [-P] [-l | -u]
 #
 # On a utimer the listener must get the sender's stream perfect at every drift (whatever the
 # sender's clock does, aloop follows it), and a network gap must come out as counted silence,
@@ -15,6 +15,7 @@
 # kernel's guest is too slow for aloop's own clocks to mean anything: a 6 s stream takes 10 s).
 # -c REGEX: only the cases whose names match (the debug kernel's guest: every case goes through
 # the same kernel code, only the sender's clock differs, and each costs it about 37 s).
+# -P: without the persistent cases (below; selftests/run.sh gives it where persist_test does not run).
 # -b: the ALSA buffer of the utimer cases, in periods (default 32: 320 ms).  The buffer is what
 # absorbs a stall of the guest: the listener's capture overruns when it is not scheduled for a
 # buffer's time, and the receiver plays keep-alive silence when nothing arrived for half of it
@@ -28,8 +29,8 @@
 # buffers): seen under a CPU hog on the debug kernel, a 320 ms capture buffer overran once
 # while the stream itself was whole.
 #
-# The persistent cases (utimer_persistent_..., in the default and -u sets; a device other than
-# /dev/utimer skips them): rust_utimer is loaded again, from $UTIMER_KO (run.sh; else the stock
+# The persistent cases (utimer_persistent_..., in the default and -u sets unless -P; a device
+# other than /dev/utimer skips them): rust_utimer is loaded again, from $UTIMER_KO (run.sh; else the stock
 # build's), with timer 0 persistent (timers=0:48000/480: holdover after 2 periods), snd-aloop is
 # pointed at it (timer_source -1.4.0), and arecord captures hw:Loopback,1,0 before any writer
 # runs, into a file that the listener checks afterwards (-f); the receiver attaches to timer 0
@@ -65,17 +66,19 @@ secs=6
 dev=/dev/utimer
 long=
 utimer_only=
+no_persistent=
 periods=32
 only=.
-while getopts d:t:b:c:lu opt; do
+while getopts d:t:b:c:luP opt; do
 	case $opt in
 	d) secs=$OPTARG ;;
 	t) dev=$OPTARG ;;
 	l) long=1 ;;
 	u) utimer_only=1 ;;
+	P) no_persistent=1 ;;
 	b) periods=$OPTARG ;;
 	c) only=$OPTARG ;;
-	*) echo "usage: $0 [-d SECONDS] [-t DEVICE] [-b PERIODS] [-c REGEX] [-l | -u]" >&2; exit 2 ;;
+	*) echo "usage: $0 [-d SECONDS] [-t DEVICE] [-b PERIODS] [-c REGEX] [-P] [-l | -u]" >&2; exit 2 ;;
 	esac
 done
 # The cases these options select, a line each: NAME CLOCK SOURCE EXPECT SENDER_ARGS ("-" for
@@ -93,8 +96,10 @@ cases() {
 			echo "jiffies_sender_2pct_slow aloop - damaged -D -20000 $j"
 		fi
 		# Last: they load rust_utimer again (persistent()).
-		echo "utimer_persistent_sender_stall_2s persistent -1.4.0 stall -s 100"
-		echo "utimer_persistent_receiver_restart persistent -1.4.0 restart"
+		if [ -z "$no_persistent" ]; then
+			echo "utimer_persistent_sender_stall_2s persistent -1.4.0 stall -s 100"
+			echo "utimer_persistent_receiver_restart persistent -1.4.0 restart"
+		fi
 	else
 		for ppm in 1000 0 -1000; do
 			echo "utimer_${ppm}ppm utimer - perfect -D $ppm $j"

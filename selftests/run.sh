@@ -227,10 +227,14 @@ suite() {
 	fi
 	# The use case end to end (examples/): network audio on a utimer, and on aloop's own clock.
 	if want netaudio_; then
+		# Its persistent-timer cases where persist_test runs (the word persist), as that is
+		# where the suite tests persistent timers.
+		np=-P
+		in_suite persist && np=
 		# shellcheck disable=SC2086
-		step "$1" netaudio_test "$(plan_of sh selftests/netaudio_test.sh ${UTIMER_NETAUDIO_ARGS:-})" \
+		step "$1" netaudio_test "$(plan_of sh selftests/netaudio_test.sh ${UTIMER_NETAUDIO_ARGS:-} $np)" \
 			sh selftests/netaudio_test.sh -d "${UTIMER_NETAUDIO_SECONDS:-6}" -t "$2" \
-			${UTIMER_NETAUDIO_ARGS:-}
+			${UTIMER_NETAUDIO_ARGS:-} $np
 		[ "$pass" = plan ] || rmmod snd-aloop 2>/dev/null
 	fi
 	if want aloop_; then

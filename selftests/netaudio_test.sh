@@ -4,7 +4,8 @@
 # hw:Loopback,0,0 -> snd-aloop -> hw:Loopback,1,0 -> listener, on the guest's loopback network.
 # Runs in the guest with the timer device present (selftests/run.sh, testing/netaudio).
 #
-#   selftests/netaudio_test.sh [--plan] [-d SECONDS] [-t DEVICE] [-b PERIODS] [-c REGEX] [-P] [-l | -u]
+#   selftests/netaudio_test.sh [--plan] [-d SECONDS] [-t DEVICE] [-b PERIODS] [-c REGEX] [-P] [-T]
+#                               [-l | -u]
 #
 # On a utimer the listener must get the sender's stream perfect at every drift (whatever the
 # sender's clock does, aloop follows it), and a network gap must come out as counted silence,
@@ -16,6 +17,12 @@
 # -c REGEX: only the cases whose names match (the debug kernel's guest: every case goes through
 # the same kernel code, only the sender's clock differs, and each costs it about 37 s).
 # -P: without the persistent cases (below; selftests/run.sh gives it where persist_test does not run).
+# -T: the guest keeps no time (the debug kernel's: KASAN and lockdep under TCG, beside another
+# guest): the stall's silence against the receiver's gap is a figure, not a check.  There the
+# receiver is descheduled for tens of milliseconds at a time (77 holdovers of its own in a 7 s
+# stream, where stock and sid had none), between a TRIGGER and its reading of the clock too, and
+# mismeasures the gap by as much (seen: 244 periods of silence for a measured 238.4).  Every
+# other check of the case holds there.
 # -b: the ALSA buffer of the utimer cases, in periods (default 32: 320 ms).  The buffer is what
 # absorbs a stall of the guest: the listener's capture overruns when it is not scheduled for a
 # buffer's time, and the receiver plays keep-alive silence when nothing arrived for half of it
@@ -67,18 +74,20 @@ dev=/dev/utimer
 long=
 utimer_only=
 no_persistent=
+no_time=
 periods=32
 only=.
-while getopts d:t:b:c:luP opt; do
+while getopts d:t:b:c:luPT opt; do
 	case $opt in
 	d) secs=$OPTARG ;;
 	t) dev=$OPTARG ;;
 	l) long=1 ;;
 	u) utimer_only=1 ;;
 	P) no_persistent=1 ;;
+	T) no_time=1 ;;
 	b) periods=$OPTARG ;;
 	c) only=$OPTARG ;;
-	*) echo "usage: $0 [-d SECONDS] [-t DEVICE] [-b PERIODS] [-c REGEX] [-P] [-l | -u]" >&2; exit 2 ;;
+	*) echo "usage: $0 [-d SECONDS] [-t DEVICE] [-b PERIODS] [-c REGEX] [-P] [-T] [-l | -u]" >&2; exit 2 ;;
 	esac
 done
 # The cases these options select, a line each: NAME CLOCK SOURCE EXPECT SENDER_ARGS ("-" for
@@ -357,8 +366,12 @@ persistent() {
 			why="${why:+$why; }frames lost"
 		grep -q 'incomplete=0 underruns=0 dropped_frames=0 late_frames=0 early_frames=0' "$rxf" ||
 			why="${why:+$why; }the receiver lost or dropped frames"
-		awk -v s="$seen" -v e="$expected" 'BEGIN { d = s - e; exit !(d <= 1.1 && d >= -1.1) }' ||
-			why="${why:+$why; }$seen periods of silence for a gap of $expected"
+		if [ -n "$no_time" ]; then
+			echo "# the stall's silence against the receiver's gap is a figure here (-T)"
+		else
+			awk -v s="$seen" -v e="$expected" 'BEGIN { d = s - e; exit !(d <= 1.1 && d >= -1.1) }' ||
+				why="${why:+$why; }$seen periods of silence for a gap of $expected"
+		fi
 		gaps=$(figure silence_gaps "$rxf")
 		silence=$(figure silence "$tmp/lx")
 		echo "# stat netaudio_${name}_silence_periods_counted ${gaps:-}"

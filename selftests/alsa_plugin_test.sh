@@ -161,14 +161,19 @@ else
 	ktap_check $? plugin_capture_follows_a_fast_writer "capture took $secs ms for $audio_ms ms of audio fed at eight times speed"
 fi
 
+# relay_client TEST...: plugin_client's result for each TEST (its output in $tmp/client), as ours.
+relay_client() {
+	for t do
+		grep -q "^ok [0-9]* $t" "$tmp/client"
+		ktap_check $? "$t" "$(grep -v '^ok' "$tmp/client" | head -5 | tr '\n' ' ')"
+	done
+}
+
 # alsa-lib's API as a program drives a hw PCM (selftests/plugin_client.c): its results, relayed.
 "$b/plugin_client" netaudio > "$tmp/client" 2>&1
-for t in plugin_close_destroys_the_timer_while_the_program_lives \
+relay_client plugin_close_destroys_the_timer_while_the_program_lives \
 	plugin_start_pause_drop_prepare_drain_as_on_a_hw_pcm \
-	plugin_slave_buffer_is_the_programs_not_the_largest; do
-	grep -q "^ok [0-9]* $t" "$tmp/client"
-	ktap_check $? "$t" "$(grep -v '^ok' "$tmp/client" | head -5 | tr '\n' ' ')"
-done
+	plugin_slave_buffer_is_the_programs_not_the_largest
 
 # What the timer cannot serve, and the id taken.
 fails plugin_refuses_another_rate_saying_what_to_set 'set "rate 44100"' \
@@ -357,12 +362,9 @@ ktap_check $snaprc plugin_persistent_restarts_aloop_sees_every_tick_once \
 capture_start
 "$b/plugin_client" --persistent netaudio > "$tmp/client" 2>&1
 capture_stop client
-for t in plugin_persistent_close_detaches_and_the_timer_stays \
+relay_client plugin_persistent_close_detaches_and_the_timer_stays \
 	plugin_persistent_stall_sends_the_partial_period_padded_and_resyncs \
-	plugin_persistent_start_and_resume_take_the_clock_pause_keeps_data; do
-	grep -q "^ok [0-9]* $t" "$tmp/client"
-	ktap_check $? "$t" "$(grep -v '^ok' "$tmp/client" | head -5 | tr '\n' ' ')"
-done
+	plugin_persistent_start_and_resume_take_the_clock_pause_keeps_data
 
 # What a persistent timer cannot serve, and its writer's place taken.
 timeout 60 aplay -D slow_period $fmt -d 1 /dev/zero > "$tmp/out" 2>&1

@@ -24,36 +24,6 @@
 #include "utimer_helpers.h"
 #include "kselftest_harness.h"
 
-/* How many lines of /proc/asound/timers show a global timer 4 with this resolution. */
-static int proc_timers_count(__u64 resolution)
-{
-	char want[64], line[256];
-	FILE *f = fopen("/proc/asound/timers", "r");
-	int n = 0;
-
-	if (!f)
-		return -1;
-	snprintf(want, sizeof(want), " %llu.%03lluus (1 ticks)",
-		 (unsigned long long)resolution / 1000, (unsigned long long)resolution % 1000);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "G4:", 3) && strstr(line, want))
-			n++;
-	fclose(f);
-	return n;
-}
-
-/* The resolution /dev/snd/timer's INFO reports for (GLOBAL, 4, id); 0 on error. */
-static unsigned long timer_info_resolution(unsigned int id)
-{
-	struct snd_timer_info info = { 0 };
-	int fd = timer_select(id, O_RDONLY, &info);
-
-	if (fd < 0)
-		return 0;
-	close(fd);
-	return info.resolution;
-}
-
 /* The fd's file, as /proc/self/fd shows it; "" on error. */
 static void fd_link(int fd, char *buf, size_t size)
 {
@@ -454,19 +424,6 @@ static void expect_next_ext_id(struct __test_metadata *_metadata, int ctl, unsig
 	close(c.fd);
 }
 
-/* A refused CREATE_EXT: -1 and `err`, the struct unchanged, no fd left. */
-static void expect_ext_refused(struct __test_metadata *_metadata, int ctl,
-			       struct utimer_create *c, int err, const char *what)
-{
-	struct utimer_create before = *c;
-	int fds = count_fds();
-
-	EXPECT_EQ(-1, ioctl(ctl, UTIMER_IOCTL_CREATE_EXT, c)) TH_LOG("%s", what);
-	EXPECT_EQ(err, errno) TH_LOG("%s: %s", what, strerror(errno));
-	EXPECT_EQ(0, memcmp(&before, c, sizeof(*c))) TH_LOG("%s: argument changed", what);
-	EXPECT_EQ(fds, count_fds()) TH_LOG("%s: an fd was left", what);
-}
-
 TEST(create_ext_takes_the_requested_id)
 {
 	struct utimer_create a, b;
@@ -518,9 +475,9 @@ TEST(create_ext_requested_id_taken_is_ebusy)
 	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
 	ASSERT_EQ(0, create_ext(ctl, RES_10MS, UTIMER_CREATE_ID, 3, &c));
 	again = ext_req(RES_10MS, UTIMER_CREATE_ID, 0);
-	expect_ext_refused(_metadata, ctl, &again, EBUSY, "id 0, held by CREATE");
+	EXPECT_CREATE_EXT_REFUSED(ctl, &again, EBUSY, "id 0, held by CREATE");
 	again.id = 3;
-	expect_ext_refused(_metadata, ctl, &again, EBUSY, "id 3, held by CREATE_EXT");
+	EXPECT_CREATE_EXT_REFUSED(ctl, &again, EBUSY, "id 3, held by CREATE_EXT");
 	/* Nothing was taken by the refusals: the lowest free id is still 1. */
 	close(c.fd);
 	expect_next_ext_id(_metadata, ctl, 1);
@@ -543,7 +500,7 @@ TEST(create_ext_requested_id_out_of_range_is_einval)
 		c = ext_req(RES_10MS, UTIMER_CREATE_ID, bad_above_max[i] < 4096 ?
 			    max + bad_above_max[i] : bad_above_max[i]);
 		snprintf(what, sizeof(what), "id %u (max_timers %u)", c.id, max);
-		expect_ext_refused(_metadata, ctl, &c, EINVAL, what);
+		EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, what);
 	}
 	expect_next_ext_id(_metadata, ctl, 0);
 	close(ctl);
@@ -562,20 +519,20 @@ TEST(create_ext_refuses_unknown_flags_and_reserved)
 		/* Each unknown bit (above UTIMER_CREATE_HOLDOVER), alone and beside UTIMER_CREATE_ID. */
 		c = ext_req(RES_10MS, (1U << (3 + i % 29)) | (i >= 32 ? UTIMER_CREATE_ID : 0), 0);
 		snprintf(what, sizeof(what), "flags %#x", c.flags);
-		expect_ext_refused(_metadata, ctl, &c, EINVAL, what);
+		EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, what);
 	}
 	for (i = 0; i < 2; i++) {
 		c = ext_req(RES_10MS, 0, 0);
 		c.reserved[i] = 0x80000000U >> i;
 		snprintf(what, sizeof(what), "reserved[%d]", i);
-		expect_ext_refused(_metadata, ctl, &c, EINVAL, what);
+		EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, what);
 	}
 	/* A holdover without UTIMER_CREATE_HOLDOVER, and that flag without a persistent timer. */
 	c = ext_req(RES_10MS, 0, 0);
 	c.holdover = 2;
-	expect_ext_refused(_metadata, ctl, &c, EINVAL, "holdover without its flag");
+	EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, "holdover without its flag");
 	c = ext_req(RES_10MS, UTIMER_CREATE_HOLDOVER, 0);
-	expect_ext_refused(_metadata, ctl, &c, EINVAL, "UTIMER_CREATE_HOLDOVER without PERSIST");
+	EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, "UTIMER_CREATE_HOLDOVER without PERSIST");
 	expect_next_ext_id(_metadata, ctl, 0);
 	close(ctl);
 }
@@ -600,7 +557,7 @@ TEST(create_ext_refuses_resolution_out_of_range)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		c = ext_req(bad[i], 0, 0);
 		snprintf(what, sizeof(what), "resolution %llu", (unsigned long long)bad[i]);
-		expect_ext_refused(_metadata, ctl, &c, EINVAL, what);
+		EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, what);
 	}
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		ASSERT_EQ(0, create_ext(ctl, good[i], 0, 0, &c)) TH_LOG("resolution %llu",

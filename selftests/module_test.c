@@ -28,66 +28,18 @@
 #include "utimer_helpers.h"
 #include "kselftest_harness.h"
 
-static int unload(void)
-{
-	return syscall(SYS_delete_module, "rust_utimer", O_NONBLOCK) ? -errno : 0;
-}
-
-static int load(const char *ko, const char *params)
-{
-	int fd = open(ko, O_RDONLY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-/*
- * The tests that reload the module.  Setup skips them where that cannot be done.  Teardown
- * loads the module again with its defaults, for the tests after them, whatever the test did or
- * where it stopped: it runs in the parent (FIXTURE_TEARDOWN_PARENT) once the test's process has
- * exited, after a failed assertion or a crash too, so that no fd of the test still pins the
- * module.  (Only a test killed at the harness's timeout goes without it.)
- */
+/* The tests that reload the module (utimer_helpers.h: RELOAD_FIXTURE_SETUP). */
 FIXTURE(reload) {};
 
 FIXTURE_SETUP(reload)
 {
-	if (upstream())
-		SKIP(return, "upstream's utimers are built into the kernel");
-	if (!getenv("UTIMER_KO"))
-		SKIP(return, "UTIMER_KO not set");
+	RELOAD_FIXTURE_SETUP();
 }
 
 FIXTURE_TEARDOWN_PARENT(reload)
 {
-	const char *ko = getenv("UTIMER_KO");
-	int err, i;
-
-	if (upstream() || !ko)
-		return;
-	/*
-	 * A failed assertion in the test's process leaves the harness's `trigger` set in the
-	 * metadata it shares with us (it is reset only on the way out of an EXPECT): cleared, or
-	 * every check below would take the failure for its own.
-	 */
-	_metadata->trigger = 0;
-	/* Unload if loaded; the last references of the test's files may take a moment to go. */
-	for (i = 0; (err = unload()) == -EWOULDBLOCK && i < 100; i++)
-		usleep(50000);
-	ASSERT_TRUE(err == 0 || err == -ENOENT)
-		TH_LOG("teardown: rmmod: %s, refcnt %d", strerror(-err), module_refcnt());
-	ASSERT_EQ(0, load(ko, "")) TH_LOG("teardown: insmod %s", ko);
-	ASSERT_EQ(0, access(utimer_dev(), F_OK)) TH_LOG("teardown: no %s", utimer_dev());
+	RESTORE_MODULE();
 }
-
-/* Reload the module with `params`, in a test of the reload fixture. */
-#define RELOAD(params) do {							\
-	ASSERT_EQ(0, unload()) TH_LOG("rmmod: is a timer still open?");	\
-	ASSERT_EQ(0, load(getenv("UTIMER_KO"), params)) TH_LOG("insmod %s", params); \
-} while (0)
 
 TEST_F(reload, unload_refused_while_a_timer_fd_is_open)
 {
@@ -100,13 +52,13 @@ TEST_F(reload, unload_refused_while_a_timer_fd_is_open)
 	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
 	close(ctl);
 	/* Only the timer fd pins the module now. */
-	err = unload();
+	err = module_unload();
 	EXPECT_TRUE(err == -EWOULDBLOCK || err == -EBUSY) TH_LOG("delete_module: %s", strerror(-err));
 	EXPECT_EQ(0, ioctl(u.fd, UTIMER_IOCTL_TRIGGER));
 	close(u.fd);
-	EXPECT_EQ(0, unload());
+	EXPECT_EQ(0, module_unload());
 	EXPECT_EQ(-1, access(utimer_dev(), F_OK));
-	ASSERT_EQ(0, load(ko, ""));
+	ASSERT_EQ(0, module_load(ko, ""));
 	ASSERT_EQ(0, access(utimer_dev(), F_OK)) TH_LOG("%s is back", utimer_dev());
 }
 
@@ -123,13 +75,13 @@ TEST_F(reload, unload_refused_while_the_control_fd_is_open)
 
 	ctl = open_ctl();
 	ASSERT_LE(0, ctl);
-	err = unload();
+	err = module_unload();
 	ASSERT_TRUE(err == -EWOULDBLOCK || err == -EBUSY) TH_LOG("delete_module: %s", strerror(-err));
 	ASSERT_EQ(0, create(ctl, RES_10MS, &u)) TH_LOG("the module still serves the open file");
 	close(u.fd);
 	close(ctl);
-	EXPECT_EQ(0, unload());
-	ASSERT_EQ(0, load(ko, ""));
+	EXPECT_EQ(0, module_unload());
+	ASSERT_EQ(0, module_load(ko, ""));
 }
 
 /*
@@ -172,14 +124,15 @@ TEST_F(reload, bad_module_parameters_are_refused_at_load)
 	const char *ko = getenv("UTIMER_KO");
 	unsigned int i;
 
-	ASSERT_EQ(0, unload()) TH_LOG("rmmod: is a timer still open?");
+	ASSERT_EQ(0, module_unload()) TH_LOG("rmmod: is a timer still open?");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		EXPECT_EQ(-EINVAL, load(ko, bad[i].params)) TH_LOG("insmod %s", bad[i].params);
+		EXPECT_EQ(-EINVAL, module_load(ko, bad[i].params))
+			TH_LOG("insmod %s", bad[i].params);
 		EXPECT_EQ(-1, access(utimer_dev(), F_OK));
 		if (bad[i].msg)
 			EXPECT_TRUE(klog_count(bad[i].msg) > 0) TH_LOG("no \"%s\" in the log", bad[i].msg);
 	}
-	ASSERT_EQ(0, load(ko, ""));
+	ASSERT_EQ(0, module_load(ko, ""));
 }
 
 TEST_F(reload, capacity_follows_max_timers_up_to_4096)

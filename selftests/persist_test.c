@@ -163,40 +163,6 @@ static long long fdinfo_num(int fd, const char *key)
 }
 
 /*
- * How many lines of /proc/asound/timers show a global timer 4 with this resolution.  The file
- * names no subdevice (and our timers, as upstream's, have an empty name): the tests give their
- * timers resolutions of their own, and find ids through /dev/snd/timer (info_resolution()).
- */
-static int proc_timers_count(__u64 resolution)
-{
-	char want[64], line[256];
-	FILE *f = fopen("/proc/asound/timers", "re");
-	int n = 0;
-
-	if (!f)
-		return -1;
-	snprintf(want, sizeof(want), " %llu.%03lluus (1 ticks)",
-		 (unsigned long long)resolution / 1000, (unsigned long long)resolution % 1000);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "G4:", 3) && strstr(line, want))
-			n++;
-	fclose(f);
-	return n;
-}
-
-/* The resolution /dev/snd/timer's INFO reports for (GLOBAL, 4, id); 0 on error (none). */
-static unsigned long info_resolution(unsigned int id)
-{
-	struct snd_timer_info info = { 0 };
-	int fd = timer_select(id, O_RDONLY, &info);
-
-	if (fd < 0)
-		return 0;
-	close(fd);
-	return info.resolution;
-}
-
-/*
  * The debugfs listing's columns for timer `id`: `# id uid pid resolution_ns triggers instances
  * age_ms persistent writer state holdover_ticks comm`, split; 0, or -1 if it has no such line.
  */
@@ -358,36 +324,12 @@ struct evlog {
 #define TRIG(j) (2 * (j) + 1)
 
 /*
- * A non-blocking /dev/snd/timer client on (GLOBAL, 4, id) in tread mode (a timestamp per event),
- * only tick events, started, auto-reloading every tick; -1 (errno set) on error.
+ * A reader in tread mode (utimer_helpers.h: a timestamp per event, only tick events) on
+ * (GLOBAL, 4, id); -1 (errno set) on error.
  */
 static int tread_open(unsigned int id)
 {
-	struct snd_timer_params par = { 0 };
-	struct snd_timer_select sel = { 0 };
-	int fd = open("/dev/snd/timer", O_RDONLY | O_NONBLOCK | O_CLOEXEC), on = 1, e;
-
-	if (fd < 0)
-		return -1;
-	sel.id.dev_class = SNDRV_TIMER_CLASS_GLOBAL;
-	sel.id.dev_sclass = SNDRV_TIMER_SCLASS_NONE;
-	sel.id.card = -1;
-	sel.id.device = UTIMER_GLOBAL_DEVICE;
-	sel.id.subdevice = id;
-	par.flags = SNDRV_TIMER_PSFLG_AUTO;
-	par.ticks = 1;
-	par.queue_size = 1024;
-	par.filter = 1 << SNDRV_TIMER_EVENT_TICK;
-	if (ioctl(fd, SNDRV_TIMER_IOCTL_TREAD, &on) < 0 ||
-	    ioctl(fd, SNDRV_TIMER_IOCTL_SELECT, &sel) < 0 ||
-	    ioctl(fd, SNDRV_TIMER_IOCTL_PARAMS, &par) < 0 ||
-	    ioctl(fd, SNDRV_TIMER_IOCTL_START) < 0) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
+	return reader_open_ext(id, 1, 1024, NULL);
 }
 
 /* Everything the reader has now, into the log; the ticks read. */
@@ -560,8 +502,8 @@ TEST_F_TIMEOUT(persist_abi, create_attach_trigger_detach_remove_round_trip, 60)
 	EXPECT_EQ(fds - 1, count_fds());
 	EXPECT_EQ(1, proc_timers_count(12345678));
 	EXPECT_EQ(1, proc_timers_count(RES_10MS));
-	EXPECT_EQ(12345678ul, info_resolution(7));
-	EXPECT_EQ(RES_10MS, info_resolution(0));
+	EXPECT_EQ(12345678ul, timer_info_resolution(7));
+	EXPECT_EQ(RES_10MS, timer_info_resolution(0));
 	ASSERT_EQ(0, listing_of(7, &l)) TH_LOG("no line for timer 7 in %s", LISTING);
 	EXPECT_STREQ("1", l.col[L_PERSIST]);
 	EXPECT_TRUE(!strcmp(l.col[L_WRITER], "0") || !strcmp(l.col[L_WRITER], "-"))
@@ -613,7 +555,7 @@ TEST_F_TIMEOUT(persist_abi, create_attach_trigger_detach_remove_round_trip, 60)
 	/* The writer's close only detaches: the timer, its consumer and the listing stay. */
 	EXPECT_EQ(0, close(w));
 	EXPECT_EQ(1, proc_timers_count(12345678));
-	EXPECT_EQ(12345678ul, info_resolution(7));
+	EXPECT_EQ(12345678ul, timer_info_resolution(7));
 	ASSERT_EQ(0, listing_of(7, &l));
 	EXPECT_STREQ("1", l.col[L_PERSIST]);
 	EXPECT_TRUE(!strcmp(l.col[L_WRITER], "0") || !strcmp(l.col[L_WRITER], "-"))
@@ -633,7 +575,7 @@ TEST_F_TIMEOUT(persist_abi, create_attach_trigger_detach_remove_round_trip, 60)
 	/* Removed: gone from everywhere, its consumer gets no more, its id is free. */
 	EXPECT_EQ(0, remove_timer(ctl, 7));
 	EXPECT_EQ(0, proc_timers_count(12345678));
-	EXPECT_EQ(0ul, info_resolution(7));
+	EXPECT_EQ(0ul, timer_info_resolution(7));
 	EXPECT_EQ(-1, listing_of(7, &l));
 	EXPECT_EQ(-ENOENT, attach(ctl, 7));
 	EXPECT_EQ(-ENOENT, remove_timer(ctl, 7));
@@ -644,7 +586,7 @@ TEST_F_TIMEOUT(persist_abi, create_attach_trigger_detach_remove_round_trip, 60)
 	EXPECT_EQ(7u, o.id);
 	close(o.fd);
 	EXPECT_EQ(0, remove_timer(ctl, 0));
-	EXPECT_EQ(0ul, info_resolution(0));
+	EXPECT_EQ(0ul, timer_info_resolution(0));
 	EXPECT_EQ(0, proc_timers_count(RES_10MS));
 	close(ctl);
 }
@@ -667,7 +609,7 @@ TEST_F(persist_abi, writer_exit_detaches_and_the_timer_stays)
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("child: %d", WEXITSTATUS(st));
 	EXPECT_EQ(1, proc_timers_count(11111111));
-	EXPECT_EQ(11111111ul, info_resolution(c.id));
+	EXPECT_EQ(11111111ul, timer_info_resolution(c.id));
 	w = attach(ctl, c.id);
 	EXPECT_LE(0, w) TH_LOG("ATTACH after the writer exited: %s", strerror(-w));
 	close(w);
@@ -676,19 +618,6 @@ TEST_F(persist_abi, writer_exit_detaches_and_the_timer_stays)
 }
 
 /* ------------------------------------------------------------------ errnos */
-
-/* A refused CREATE_EXT: -1 and `err`, the struct unchanged, no fd left, no timer listed. */
-static void expect_create_refused(struct __test_metadata *_metadata, int ctl,
-				  struct utimer_create *c, int err, const char *what)
-{
-	struct utimer_create before = *c;
-	int fds = count_fds();
-
-	EXPECT_EQ(-1, ioctl(ctl, UTIMER_IOCTL_CREATE_EXT, c)) TH_LOG("%s", what);
-	EXPECT_EQ(err, errno) TH_LOG("%s: %s", what, strerror(errno));
-	EXPECT_EQ(0, memcmp(&before, c, sizeof(*c))) TH_LOG("%s: argument changed", what);
-	EXPECT_EQ(fds, count_fds()) TH_LOG("%s: an fd was left", what);
-}
 
 static struct utimer_create req(__u64 resolution, __u32 flags, __u32 id, __u32 holdover)
 {
@@ -708,40 +637,40 @@ TEST_F(persist_abi, create_errnos)
 
 	ASSERT_LE(0, ctl);
 	c = req(RES_10MS, UTIMER_CREATE_HOLDOVER, 0, 2);
-	expect_create_refused(_metadata, ctl, &c, EINVAL, "HOLDOVER without PERSIST");
+	EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, "HOLDOVER without PERSIST");
 	c = req(RES_10MS, UTIMER_CREATE_HOLDOVER | UTIMER_CREATE_ID, 3, 0);
-	expect_create_refused(_metadata, ctl, &c, EINVAL, "HOLDOVER 0 without PERSIST");
+	EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, "HOLDOVER 0 without PERSIST");
 	c = req(RES_10MS, PH, 0, UTIMER_MAX_HOLDOVER + 1);
-	expect_create_refused(_metadata, ctl, &c, EINVAL, "holdover 1001");
+	EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, "holdover 1001");
 	c = req(RES_10MS, PH, 0, ~0U);
-	expect_create_refused(_metadata, ctl, &c, EINVAL, "holdover 2^32-1");
+	EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, "holdover 2^32-1");
 	c = req(RES_10MS, UTIMER_CREATE_PERSIST, 0, 2);
-	expect_create_refused(_metadata, ctl, &c, EINVAL, "holdover 2 without the HOLDOVER flag");
+	EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, "holdover 2 without the HOLDOVER flag");
 	c = req(RES_10MS, 0, 0, 1);
-	expect_create_refused(_metadata, ctl, &c, EINVAL, "holdover 1 on an owned timer");
+	EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, "holdover 1 on an owned timer");
 	for (i = 0; i < sizeof(bad_res) / sizeof(bad_res[0]); i++) {
 		c = req(bad_res[i], UTIMER_CREATE_PERSIST, 0, 0);
 		snprintf(what, sizeof(what), "PERSIST, resolution %llu", (unsigned long long)bad_res[i]);
-		expect_create_refused(_metadata, ctl, &c, EINVAL, what);
+		EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, what);
 	}
 	c = req(RES_10MS, UTIMER_CREATE_PERSIST | UTIMER_CREATE_ID, max, 0);
 	snprintf(what, sizeof(what), "PERSIST, id %u (max_timers %u)", max, max);
-	expect_create_refused(_metadata, ctl, &c, EINVAL, what);
+	EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, what);
 	c = req(RES_10MS, UTIMER_CREATE_PERSIST, 0, 0);
 	c.reserved[1] = 1;
-	expect_create_refused(_metadata, ctl, &c, EINVAL, "PERSIST, reserved[1] 1");
+	EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, "PERSIST, reserved[1] 1");
 	c = req(RES_10MS, UTIMER_CREATE_PERSIST | (1U << 3), 0, 0);
-	expect_create_refused(_metadata, ctl, &c, EINVAL, "PERSIST, an unknown flag");
+	EXPECT_CREATE_EXT_REFUSED(ctl, &c, EINVAL, "PERSIST, an unknown flag");
 
 	/* The id taken: by a persistent timer, by an owned one. */
 	ASSERT_EQ(0, create_persist(ctl, RES_10MS, UTIMER_CREATE_ID | UTIMER_CREATE_HOLDOVER, 5,
 				    UTIMER_MAX_HOLDOVER, &d)) TH_LOG("holdover 1000: %s", strerror(errno));
 	c = req(RES_10MS, UTIMER_CREATE_PERSIST | UTIMER_CREATE_ID, 5, 0);
-	expect_create_refused(_metadata, ctl, &c, EBUSY, "PERSIST on persistent id 5");
+	EXPECT_CREATE_EXT_REFUSED(ctl, &c, EBUSY, "PERSIST on persistent id 5");
 	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
 	c = req(RES_10MS, UTIMER_CREATE_PERSIST | UTIMER_CREATE_ID, u.id, 0);
 	snprintf(what, sizeof(what), "PERSIST on owned id %u", u.id);
-	expect_create_refused(_metadata, ctl, &c, EBUSY, what);
+	EXPECT_CREATE_EXT_REFUSED(ctl, &c, EBUSY, what);
 	/* Nothing was taken by the refusals. */
 	EXPECT_EQ(0u, u.id);
 	close(u.fd);
@@ -819,7 +748,7 @@ TEST_F(persist_abi, remove_errnos)
 	EXPECT_EQ(-EBUSY, remove_timer(ctl, 6)) TH_LOG("a writer is attached");
 	EXPECT_EQ(0, ioctl(w, UTIMER_IOCTL_TRIGGER));
 	close(w);
-	EXPECT_EQ(RES_10MS, info_resolution(6)) TH_LOG("the refusals removed it");
+	EXPECT_EQ(RES_10MS, timer_info_resolution(6)) TH_LOG("the refusals removed it");
 	EXPECT_EQ(0, remove_timer(ctl, 6));
 	EXPECT_EQ(-ENOENT, remove_timer(ctl, 6));
 	close(u.fd);
@@ -838,13 +767,13 @@ TEST_F(persist_abi, create_and_remove_need_cap_sys_admin_attach_does_not)
 	ASSERT_LE(0, ctl);
 	EXPECT_EQ(EPERM, as_unprivileged(0, ctl, 1, 10)) TH_LOG("root without CAP_SYS_ADMIN: PERSIST");
 	EXPECT_EQ(EPERM, as_unprivileged(1, ctl, 1, 10)) TH_LOG("uid 65534: PERSIST");
-	EXPECT_EQ(0ul, info_resolution(10)) TH_LOG("a refused PERSIST made timer 10");
+	EXPECT_EQ(0ul, timer_info_resolution(10)) TH_LOG("a refused PERSIST made timer 10");
 	ASSERT_EQ(0, create_persist(ctl, RES_10MS, UTIMER_CREATE_ID, 10, 0, &c));
 	EXPECT_EQ(EPERM, as_unprivileged(0, ctl, 2, 10)) TH_LOG("root without CAP_SYS_ADMIN: REMOVE");
 	EXPECT_EQ(EPERM, as_unprivileged(1, ctl, 2, 10)) TH_LOG("uid 65534: REMOVE");
 	TH_LOG("uid 65534: REMOVE of no timer: %s", strerror(as_unprivileged(1, ctl, 2, 11)));
 	EXPECT_EQ(0, as_unprivileged(1, ctl, 3, 10)) TH_LOG("uid 65534: ATTACH and TRIGGER");
-	EXPECT_EQ(RES_10MS, info_resolution(10));
+	EXPECT_EQ(RES_10MS, timer_info_resolution(10));
 	EXPECT_EQ(0, remove_timer(ctl, 10));
 	close(ctl);
 }
@@ -1255,53 +1184,18 @@ TEST_F_TIMEOUT(persist_holdover, holdover_keeps_the_period_without_a_writer, 60)
 
 /* ------------------------------------------------------------------ load time: timers= */
 
-static int unload(void)
-{
-	return syscall(SYS_delete_module, "rust_utimer", O_NONBLOCK) ? -errno : 0;
-}
-
-static int load(const char *ko, const char *params)
-{
-	int fd = open(ko, O_RDONLY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
 /* The tests that reload the module (as module_test's reload fixture). */
 FIXTURE(persist_load) {};
 
 FIXTURE_SETUP(persist_load)
 {
-	if (upstream())
-		SKIP(return, "upstream's utimers are built into the kernel");
-	if (!getenv("UTIMER_KO"))
-		SKIP(return, "UTIMER_KO not set");
+	RELOAD_FIXTURE_SETUP();
 }
 
 FIXTURE_TEARDOWN_PARENT(persist_load)
 {
-	const char *ko = getenv("UTIMER_KO");
-	int err, i;
-
-	if (upstream() || !ko)
-		return;
-	_metadata->trigger = 0;
-	for (i = 0; (err = unload()) == -EWOULDBLOCK && i < 100; i++)
-		usleep(50000);
-	ASSERT_TRUE(err == 0 || err == -ENOENT)
-		TH_LOG("teardown: rmmod: %s, refcnt %d", strerror(-err), module_refcnt());
-	ASSERT_EQ(0, load(ko, "")) TH_LOG("teardown: insmod %s", ko);
-	ASSERT_EQ(0, access(utimer_dev(), F_OK)) TH_LOG("teardown: no %s", utimer_dev());
+	RESTORE_MODULE();
 }
-
-#define RELOAD(params) do {							\
-	ASSERT_EQ(0, unload()) TH_LOG("rmmod: is a timer still open?");	\
-	ASSERT_EQ(0, load(getenv("UTIMER_KO"), params)) TH_LOG("insmod %s", params); \
-} while (0)
 
 /*
  * timers= makes persistent timers at load: ids and resolutions as given (RATE/FRAMES through
@@ -1318,10 +1212,10 @@ TEST_F_TIMEOUT(persist_load, timers_parameter_makes_persistent_timers, 60)
 	/* Both of the first two are 10 ms. */
 	EXPECT_EQ(2, proc_timers_count(RES_10MS));
 	EXPECT_EQ(1, proc_timers_count(5000000));
-	EXPECT_EQ(utimer_resolution(48000, 480), info_resolution(0));
-	EXPECT_EQ(utimer_resolution(44100, 441), info_resolution(1));
-	EXPECT_EQ(5000000ul, info_resolution(2));
-	EXPECT_EQ(0ul, info_resolution(3));
+	EXPECT_EQ(utimer_resolution(48000, 480), timer_info_resolution(0));
+	EXPECT_EQ(utimer_resolution(44100, 441), timer_info_resolution(1));
+	EXPECT_EQ(5000000ul, timer_info_resolution(2));
+	EXPECT_EQ(0ul, timer_info_resolution(3));
 	ctl = open_ctl();
 	ASSERT_LE(0, ctl);
 	ASSERT_EQ(0, create(ctl, RES_10MS, &u));
@@ -1344,7 +1238,7 @@ TEST_F_TIMEOUT(persist_load, timers_parameter_makes_persistent_timers, 60)
 	close(r0);
 	close(r1);
 	EXPECT_EQ(0, remove_timer(ctl, 2));
-	EXPECT_EQ(0ul, info_resolution(2));
+	EXPECT_EQ(0ul, timer_info_resolution(2));
 	EXPECT_EQ(0, proc_timers_count(5000000));
 	close(ctl);
 }
@@ -1397,17 +1291,18 @@ TEST_F_TIMEOUT(persist_load, bad_timers_entries_are_refused_at_load, 60)
 	unsigned int i;
 	int before;
 
-	ASSERT_EQ(0, unload()) TH_LOG("rmmod: is a timer still open?");
+	ASSERT_EQ(0, module_unload()) TH_LOG("rmmod: is a timer still open?");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		before = klog_lines("rust_utimer: timers=", bad[i].entry);
-		EXPECT_EQ(-EINVAL, load(ko, bad[i].params)) TH_LOG("insmod %s", bad[i].params);
+		EXPECT_EQ(-EINVAL, module_load(ko, bad[i].params))
+			TH_LOG("insmod %s", bad[i].params);
 		EXPECT_EQ(-1, access(utimer_dev(), F_OK)) TH_LOG("%s: loaded", bad[i].params);
 		EXPECT_LT(before, klog_lines("rust_utimer: timers=", bad[i].entry))
 			TH_LOG("%s: no line with \"rust_utimer: timers=\" and \"%s\" in the log",
 			       bad[i].params, bad[i].entry);
-		unload();
+		module_unload();
 	}
-	ASSERT_EQ(0, load(ko, ""));
+	ASSERT_EQ(0, module_load(ko, ""));
 }
 
 HARNESS_MAIN_WITH_LIST

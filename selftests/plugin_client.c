@@ -290,6 +290,29 @@ out:
 }
 
 /*
+ * Two periods and a half written to @pcm: driven, two TRIGGERs since @t0; then 10 periods
+ * without a write (the stream paused first if @pause), in which holdover ticks.  1 if all of
+ * that was so.
+ */
+static int half_a_period_left_in_holdover(snd_pcm_t *pcm, long t0, int pause)
+{
+	long h;
+	int ok = 1;
+
+	EXPECT(write_frames(pcm, 2 * PERIOD + PERIOD / 2));
+	EXPECT(timer_0_state_is("driven"));
+	EXPECT(triggers_of_timer_0() == t0 + 2);
+	if (pause)
+		EXPECT(snd_pcm_pause(pcm, 1) == 0);
+	h = holdover_ticks_of_timer_0();
+	usleep(100000);
+	EXPECT(holdover_ticks_of_timer_0() >= h + 5);
+	EXPECT(timer_0_state_is("holdover"));
+out:
+	return ok;
+}
+
+/*
  * A stall of 10 periods with half a period in the slave: holdover sends it, padded with
  * silence; the program sees it gone (no xrun), and what it writes next starts a period of its
  * own: one TRIGGER per whole period, the slave's pointers in step after each.
@@ -303,12 +326,7 @@ static void stall_sends_the_partial_period(const char *name)
 	pcm = open_configured(name);
 	EXPECT(pcm);
 	t0 = triggers_of_timer_0();
-	EXPECT(write_frames(pcm, 2 * PERIOD + PERIOD / 2));
-	EXPECT(triggers_of_timer_0() == t0 + 2);
-	h = holdover_ticks_of_timer_0();
-	usleep(100000);
-	EXPECT(holdover_ticks_of_timer_0() >= h + 5);
-	EXPECT(timer_0_state_is("holdover"));
+	EXPECT(half_a_period_left_in_holdover(pcm, t0, 0));
 	EXPECT(snd_pcm_state(pcm) == SND_PCM_STATE_RUNNING);
 	EXPECT(snd_pcm_avail(pcm) == 10 * PERIOD);
 	/*
@@ -357,14 +375,7 @@ static void start_and_resume_take_the_clock(const char *name)
 	usleep(100000);
 	EXPECT(timer_0_state_is("holdover"));
 	t0 = triggers_of_timer_0();
-	EXPECT(write_frames(pcm, 2 * PERIOD + PERIOD / 2));
-	EXPECT(timer_0_state_is("driven"));
-	EXPECT(triggers_of_timer_0() == t0 + 2);
-	EXPECT(snd_pcm_pause(pcm, 1) == 0);
-	h = holdover_ticks_of_timer_0();
-	usleep(100000);
-	EXPECT(holdover_ticks_of_timer_0() >= h + 5);
-	EXPECT(timer_0_state_is("holdover"));
+	EXPECT(half_a_period_left_in_holdover(pcm, t0, 1));
 	/* Resumed: the clock taken at once (no TRIGGER: the half period waits for its rest). */
 	EXPECT(snd_pcm_pause(pcm, 0) == 0);
 	EXPECT(timer_0_state_is("driven"));

@@ -8,7 +8,10 @@
  *   - HARNESS_MAIN_WITH_LIST, the main() of the kselftest-harness programs: --list prints each
  *     test's full name as -r takes it.
  *   - the device (UTIMER_DEV, and whether it is upstream's), CREATE, time, the module's
- *     reference count, the kernel log, the open fds;
+ *     reference count, the kernel log, the open fds, /proc/asound/timers;
+ *   - unloading and loading the module; kselftest-harness checks as macros (the harness is
+ *     included after this header): the reload fixtures' RELOAD() and RESTORE_MODULE(), a
+ *     refused CREATE_EXT;
  *   - for the programs that include the kernel's <sound/asound.h> before this header (it cannot
  *     be mixed with alsa-lib's headers): /dev/snd/timer readers through raw ioctls.
  *
@@ -29,6 +32,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/klog.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -191,18 +195,128 @@ static inline int count_fds(void)
 	return n - 1;	/* the directory's own fd */
 }
 
+/*
+ * How many lines of /proc/asound/timers show a global timer 4 with this resolution.  The file
+ * names no subdevice (and our timers, as upstream's, have an empty name): the tests give their
+ * timers resolutions of their own, and find ids through /dev/snd/timer (timer_info_resolution()).
+ */
+static inline int proc_timers_count(__u64 resolution)
+{
+	char want[64], line[256];
+	FILE *f = fopen("/proc/asound/timers", "re");
+	int n = 0;
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), " %llu.%03lluus (1 ticks)",
+		 (unsigned long long)resolution / 1000, (unsigned long long)resolution % 1000);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "G4:", 3) && strstr(line, want))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* ------------------------------------------------------------------ loading the module */
+
+/* rmmod rust_utimer, without waiting: 0 or -errno (EWOULDBLOCK while it is in use). */
+static inline int module_unload(void)
+{
+	return syscall(SYS_delete_module, "rust_utimer", O_NONBLOCK) ? -errno : 0;
+}
+
+/* insmod `ko` with `params` ("" for its defaults): 0 or -errno. */
+static inline int module_load(const char *ko, const char *params)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/*
+ * The fixtures whose tests reload the module (module_test's reload, persist_test's
+ * persist_load).  Their setup skips the test on upstream's built-in utimers and without
+ * UTIMER_KO; their FIXTURE_TEARDOWN_PARENT is RESTORE_MODULE(): it loads the module again with
+ * its defaults, for the tests after them, whatever the test did or where it stopped.  It runs in
+ * the parent once the test's process has exited, after a failed assertion or a crash too, so
+ * that no fd of the test still pins the module (only a test killed at the harness's timeout
+ * goes without it).
+ */
+#define RELOAD_FIXTURE_SETUP() do {						\
+	if (upstream())								\
+		SKIP(return, "upstream's utimers are built into the kernel");	\
+	if (!getenv("UTIMER_KO"))						\
+		SKIP(return, "UTIMER_KO not set");				\
+} while (0)
+
+/*
+ * A failed assertion in the test's process leaves the harness's `trigger` set in the metadata
+ * it shares with the parent (it is reset only on the way out of an EXPECT): cleared, or every
+ * check here would take the failure for its own.  The last references of the test's files may
+ * take a moment to go: unloading is tried for up to 5 s.
+ */
+#define RESTORE_MODULE() do {							\
+	const char *_ko = getenv("UTIMER_KO");					\
+	int _err, _i;								\
+										\
+	if (upstream() || !_ko)							\
+		return;								\
+	_metadata->trigger = 0;							\
+	for (_i = 0; (_err = module_unload()) == -EWOULDBLOCK && _i < 100; _i++) \
+		usleep(50000);							\
+	ASSERT_TRUE(_err == 0 || _err == -ENOENT)				\
+		TH_LOG("teardown: rmmod: %s, refcnt %d", strerror(-_err), module_refcnt()); \
+	ASSERT_EQ(0, module_load(_ko, "")) TH_LOG("teardown: insmod %s", _ko);	\
+	ASSERT_EQ(0, access(utimer_dev(), F_OK)) TH_LOG("teardown: no %s", utimer_dev()); \
+} while (0)
+
+/*
+ * A refused CREATE_EXT of `*c` (a kselftest-harness check, as the macros above): -1 and `err`,
+ * the struct unchanged, no fd left.
+ */
+#define EXPECT_CREATE_EXT_REFUSED(ctl, c, err, what) do {			\
+	struct utimer_create _before = *(c);					\
+	int _fds = count_fds();							\
+										\
+	EXPECT_EQ(-1, ioctl(ctl, UTIMER_IOCTL_CREATE_EXT, c)) TH_LOG("%s", what); \
+	EXPECT_EQ(err, errno) TH_LOG("%s: %s", what, strerror(errno));		\
+	EXPECT_EQ(0, memcmp(&_before, c, sizeof(_before))) TH_LOG("%s: argument changed", what); \
+	EXPECT_EQ(_fds, count_fds()) TH_LOG("%s: an fd was left", what);	\
+} while (0)
+
+/* Reload the module with `params`, in a test of a reload fixture. */
+#define RELOAD(params) do {							\
+	ASSERT_EQ(0, module_unload()) TH_LOG("rmmod: is a timer still open?");	\
+	ASSERT_EQ(0, module_load(getenv("UTIMER_KO"), params)) TH_LOG("insmod %s", params); \
+} while (0)
+
 /* ------------------------------------------------------------------ /dev/snd/timer readers */
 
 #ifdef __SOUND_ASOUND_H
 
-/* /dev/snd/timer selected on (GLOBAL, 4, id); -1 (errno set) on error. */
-static inline int timer_select(unsigned int id, int flags, struct snd_timer_info *info)
+/*
+ * /dev/snd/timer selected on (GLOBAL, 4, id), in tread mode (a timestamp per event) if `tread`;
+ * -1 (errno set) on error.
+ */
+static inline int timer_select_tread(unsigned int id, int flags, int tread,
+				     struct snd_timer_info *info)
 {
 	struct snd_timer_select sel = { 0 };
 	int fd = open("/dev/snd/timer", flags | O_CLOEXEC), e;
 
 	if (fd < 0)
 		return -1;
+	/* Before SELECT: the core refuses TREAD on a client with an instance (EBUSY). */
+	if (tread && ioctl(fd, SNDRV_TIMER_IOCTL_TREAD, &tread) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
 	sel.id.dev_class = SNDRV_TIMER_CLASS_GLOBAL;
 	sel.id.dev_sclass = SNDRV_TIMER_SCLASS_NONE;
 	sel.id.card = -1;
@@ -218,18 +332,44 @@ static inline int timer_select(unsigned int id, int flags, struct snd_timer_info
 	return fd;
 }
 
-/* A non-blocking /dev/snd/timer client on (GLOBAL, 4, id), started, auto-reloading every tick. */
-static inline int reader_open(unsigned int id, unsigned long *resolution)
+/* /dev/snd/timer selected on (GLOBAL, 4, id); -1 (errno set) on error. */
+static inline int timer_select(unsigned int id, int flags, struct snd_timer_info *info)
+{
+	return timer_select_tread(id, flags, 0, info);
+}
+
+/* The resolution /dev/snd/timer's INFO reports for (GLOBAL, 4, id); 0 on error (none). */
+static inline unsigned long timer_info_resolution(unsigned int id)
+{
+	struct snd_timer_info info = { 0 };
+	int fd = timer_select(id, O_RDONLY, &info);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return info.resolution;
+}
+
+/*
+ * A non-blocking /dev/snd/timer client on (GLOBAL, 4, id), started, auto-reloading every tick,
+ * with a queue of `queue_size` records; in tread mode if `tread` (a timestamp per event), then
+ * with only tick events.  Its resolution into *resolution if that is not NULL; -1 (errno set) on
+ * error.
+ */
+static inline int reader_open_ext(unsigned int id, int tread, unsigned int queue_size,
+				  unsigned long *resolution)
 {
 	struct snd_timer_params par = { 0 };
 	struct snd_timer_info info = { 0 };
-	int fd = timer_select(id, O_RDONLY | O_NONBLOCK, &info), e;
+	int fd = timer_select_tread(id, O_RDONLY | O_NONBLOCK, tread, &info), e;
 
 	if (fd < 0)
 		return -1;
 	par.flags = SNDRV_TIMER_PSFLG_AUTO;
 	par.ticks = 1;
-	par.queue_size = 128;
+	par.queue_size = queue_size;
+	if (tread)
+		par.filter = 1 << SNDRV_TIMER_EVENT_TICK;
 	if (ioctl(fd, SNDRV_TIMER_IOCTL_PARAMS, &par) < 0 ||
 	    ioctl(fd, SNDRV_TIMER_IOCTL_START) < 0) {
 		e = errno;
@@ -240,6 +380,12 @@ static inline int reader_open(unsigned int id, unsigned long *resolution)
 	if (resolution)
 		*resolution = info.resolution;
 	return fd;
+}
+
+/* A non-blocking /dev/snd/timer client on (GLOBAL, 4, id), started, auto-reloading every tick. */
+static inline int reader_open(unsigned int id, unsigned long *resolution)
+{
+	return reader_open_ext(id, 0, 128, resolution);
 }
 
 /*

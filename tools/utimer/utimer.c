@@ -487,15 +487,22 @@ static int parse_id(const char *s, unsigned long long max, unsigned long long *i
 	return errno || *end || !*s || *id > max ? -1 : 0;
 }
 
-/* The resolution options, -n or -r and -p: what was given, and the resolution they make. */
+/*
+ * The options that name a timer, --id and the resolution (-n, or -r and -p): what was given, and
+ * the resolution they make.
+ */
 struct resolution_opts {
-	int given_ns, given_rate, given_frames;
-	unsigned long long ns, rate, frames;
+	int given_ns, given_rate, given_frames, given_id;
+	unsigned long long ns, rate, frames, id;
 	__u64 resolution;
 };
 
-/* Option OPT of the resolution: 1 if it was one, -1 if its value is no number. */
-static int resolution_opt(struct resolution_opts *r, int opt, const char *arg)
+/*
+ * Option OPT of the timer's (--id up to MAX_ID): 1 if it was one, -1 if its value is no number
+ * or out of range, 0 if OPT is another.
+ */
+static int resolution_opt(struct resolution_opts *r, int opt, const char *arg,
+			  unsigned long long max_id)
 {
 	unsigned long long v;
 
@@ -504,6 +511,11 @@ static int resolution_opt(struct resolution_opts *r, int opt, const char *arg)
 		if (parse_id(arg, ~0ULL, &v) < 0)
 			return -1;
 		break;
+	case 'I':
+		if (parse_id(arg, max_id, &r->id) < 0)
+			return -1;
+		r->given_id = 1;
+		return 1;
 	default:
 		return 0;
 	}
@@ -568,23 +580,18 @@ static int run(int argc, char **argv)
 	const char *dev = UTIMER_DEVICE;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct utimer_create u = { 0 };
-	unsigned long long triggers = 0, id = 0, resolution, holdover;
+	unsigned long long triggers = 0, id, resolution, holdover;
 	double last;
 	struct timespec due;
-	int opt, port = -1, udp = -1, fd, status = OK, want_id = 0, wfd = -1;
+	int opt, port = -1, udp = -1, fd, status = OK, want_id, wfd = -1;
 
+	/* The kernel refuses an id not below max_timers (exit 2 then). */
 	while ((opt = getopt_long(argc, argv, "n:r:p:i:u:D:", id_option, NULL)) != -1) {
-		switch (resolution_opt(&r, opt, optarg)) {
+		switch (resolution_opt(&r, opt, optarg, 0xffffffffULL)) {
 		case 1: continue;
 		case -1: return usage();
 		}
 		switch (opt) {
-		case 'I':
-			/* The kernel refuses an id not below max_timers (exit 2 then). */
-			if (parse_id(optarg, 0xffffffffULL, &id) < 0)
-				return usage();
-			want_id = 1;
-			break;
 		case 'i': interval_us = strtoul(optarg, NULL, 0); break;
 		case 'u': port = atoi(optarg); break;
 		case 'D': dev = optarg; break;
@@ -593,6 +600,8 @@ static int run(int argc, char **argv)
 	}
 	if (optind != argc || (interval_us && port >= 0) || port > 65535)
 		return usage();
+	want_id = r.given_id;
+	id = r.id;
 	/* Without --id there is nothing to attach to: a resolution is needed. */
 	status = resolution_of(&r, want_id);
 	if (status != OK)
@@ -706,21 +715,14 @@ static int create(int argc, char **argv)
 {
 	struct resolution_opts r = { 0 };
 	struct utimer_create c = { 0 };
-	unsigned long long id = 0;
 	int opt, fd, status, persist = 0;
 
 	while ((opt = getopt_long(argc, argv, "n:r:p:", id_option, NULL)) != -1) {
-		switch (resolution_opt(&r, opt, optarg)) {
+		switch (resolution_opt(&r, opt, optarg, 0xffffffffULL)) {
 		case 1: continue;
 		case -1: return usage();
 		}
 		switch (opt) {
-		case 'I':
-			if (parse_id(optarg, 0xffffffffULL, &id) < 0)
-				return usage();
-			c.flags |= UTIMER_CREATE_ID;
-			c.id = id;
-			break;
 		case 'P':
 			persist = 1;
 			break;
@@ -747,6 +749,10 @@ static int create(int argc, char **argv)
 		return status;
 	c.resolution = r.resolution;
 	c.flags |= UTIMER_CREATE_PERSIST;
+	if (r.given_id) {
+		c.flags |= UTIMER_CREATE_ID;
+		c.id = r.id;
+	}
 	fd = open(UTIMER_DEVICE, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return explain(UTIMER_DEVICE, errno);
@@ -761,7 +767,7 @@ static int create(int argc, char **argv)
 				"parameter (utimer setup prints the line)\n", strerror(err));
 			return NO_PERMISSION;
 		}
-		if (err == EINVAL && !((c.flags & UTIMER_CREATE_ID) && id_out_of_range(id)))
+		if (err == EINVAL && !((c.flags & UTIMER_CREATE_ID) && id_out_of_range(r.id)))
 			return no_persistent_timers("create");
 		return explain("create", err);
 	}
@@ -845,28 +851,27 @@ static int in_group(const char *name)
 static int setup(int argc, char **argv)
 {
 	struct resolution_opts r = { 0 };
-	unsigned long long id = 0;
+	unsigned long long id;
 	unsigned int holdover = 0;
 	char timer[96], hold[16] = "", pcm[64] = "";
 	int opt, status, has_holdover = 0;
 
 	/* No kernel to ask: the largest id of the largest max_timers (4096). */
 	while ((opt = getopt_long(argc, argv, "n:r:p:", id_option, NULL)) != -1) {
-		switch (resolution_opt(&r, opt, optarg)) {
+		switch (resolution_opt(&r, opt, optarg, 4095)) {
 		case 1: continue;
 		case -1: return usage();
 		}
-		if (opt == 'H') {
-			status = holdover_of(optarg, &holdover);
-			if (status != OK)
-				return status;
-			has_holdover = 1;
-		} else if (opt != 'I' || parse_id(optarg, 4095, &id) < 0) {
+		if (opt != 'H')
 			return usage();
-		}
+		status = holdover_of(optarg, &holdover);
+		if (status != OK)
+			return status;
+		has_holdover = 1;
 	}
 	if (optind != argc)
 		return usage();
+	id = r.id;
 	if (!r.given_ns && !r.given_rate && !r.given_frames)
 		r.given_rate = r.given_frames = 1, r.rate = 48000, r.frames = 480;
 	status = resolution_of(&r, 0);

@@ -27,8 +27,8 @@ modules clean modules_install:
 
 # The module (in /lib/modules/<version>/updates, then depmod: kbuild skips it where the
 # headers have no System.map, as Debian's), the udev rule that gives the audio group
-# /dev/utimer, the `utimer` and `utimer-run` tools, and the utimer PCM (alsa-lib's plugin directory and
-# /etc/alsa/conf.d; it needs libasound2-dev).  DESTDIR stages it all (no depmod, no udev
+# /dev/utimer, the `utimer` and `utimer-run` tools, and the utimer PCM (alsa-lib's plugin directory,
+# /usr/share/alsa/alsa.conf.d linked from /etc/alsa/conf.d; it needs libasound2-dev).  DESTDIR stages it all (no depmod, no udev
 # reload then).  TOOLS_OUT=DIR builds the tools in DIR instead of beside their sources.
 PREFIX ?= /usr/local
 UDEVDIR ?= /etc/udev/rules.d

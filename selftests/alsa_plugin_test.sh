@@ -23,7 +23,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ktap.sh"
-ktap_plan_or_exit 44 "${1:-}"
+ktap_plan_or_exit 52 "${1:-}"
 ko=$1
 b=$UTIMER_BIN
 listing=/sys/kernel/debug/rust_utimer/timers
@@ -117,6 +117,8 @@ unthrottled_ms=$secs
 stream aplay_mmap cat aplay -D netaudio --mmap $fmt "$tmp/fifo"
 stream aplay_nonblock cat aplay -D netaudio -N $fmt "$tmp/fifo"
 stream aplay_pcm_utimer_of_alsa_conf_d cat aplay -D utimer:TIMER=0 $fmt "$tmp/fifo"
+stream aplay_pcm_utimer_with_a_quoted_slave cat \
+	aplay -D "utimer:TIMER=0,SLAVE='hw:Loopback,0,0',RATE=48000" $fmt "$tmp/fifo"
 # sox, another writer (it pads its last chunk itself too, as aplay does: plugin_client checks
 # the drain's own padding).
 sox_fmt="-t raw -r $rate -e signed -b 16 -c 2"
@@ -173,11 +175,59 @@ relay_client() {
 "$b/plugin_client" netaudio > "$tmp/client" 2>&1
 relay_client plugin_close_destroys_the_timer_while_the_program_lives \
 	plugin_start_pause_drop_prepare_drain_as_on_a_hw_pcm \
-	plugin_slave_buffer_is_the_programs_not_the_largest
+	plugin_slave_buffer_is_the_programs_not_the_largest \
+	plugin_rewind_forward_reset_keep_the_slave_in_step \
+	plugin_stalled_slave_fails_at_once_and_recovers plugin_pause_release_refused_keeps_the_periods \
+	plugin_avail_min_is_bounded_so_poll_wakes
+
+# tone NAME RATE: aplay plays a WAV file of 2 s of a 1 kHz sine at RATE into pcm.utimer (plug
+# in front of the plugin: resampled to the timer's 48 kHz) while arecord captures all but its
+# last 20 ms (the resampler's count of frames is not exact): aplay fed the file's header first
+# (it opens the PCM, making the timer, once it knows the rate), arecord started, then the rest.
+# The capture holds the tone at 1 kHz within 1 Hz (tone_check: zero crossings) and no run of
+# silence longer than a period.
+tone() {
+	name=$1 r=$2
+	rm -f "$tmp/fifo" "$tmp/out.raw" "$tmp/tone.wav"
+	sox -n -r "$r" -c 2 -b 16 -e signed-integer "$tmp/tone.wav" synth 2 sine 1000 vol 0.5
+	hdr=$(($(stat -c %s "$tmp/tone.wav") - 2 * r * 4))
+	mkfifo "$tmp/fifo"
+	timeout 120 aplay -D utimer "$tmp/fifo" > "$tmp/w.log" 2>&1 &
+	wpid=$!
+	exec 3<> "$tmp/fifo"
+	head -c "$hdr" "$tmp/tone.wav" >&3
+	wait_until 60 timer_listed 0
+	timeout 120 arecord -D hw:Loopback,1,0 $fmt --period-size=$period \
+		--buffer-size=$((10 * rate)) -s $((2 * rate - 2 * period)) "$tmp/out.raw" \
+		> "$tmp/r.log" 2>&1 3>&- &
+	rpid=$!
+	wait_until 60 capture_running
+	tail -c +$((hdr + 1)) "$tmp/tone.wav" >&3
+	exec 3>&-
+	wait "$wpid"
+	wrc=$?
+	wait "$rpid"
+	rrc=$?
+	res=$("$b/tone_check" "$tmp/out.raw" $rate 2)
+	echo "# stat plugin_${name} $res"
+	f=$(echo "$res" | awk '{ print $2 }') gap=$(echo "$res" | awk '{ print $4 }')
+	[ $wrc = 0 ] && [ $rrc = 0 ] && [ -n "$f" ] &&
+		awk -v f="$f" 'BEGIN { exit !(f > 999 && f < 1001) }' && [ "$gap" -le $period ] &&
+		! grep -qiE 'xrun|underrun|overrun' "$tmp/w.log" "$tmp/r.log" && wait_until 10 no_timer
+	ktap_check $? "plugin_${name}" "writer exit $wrc, arecord exit $rrc; $res; $(grep -hiE 'error|xrun|warning' "$tmp/w.log" "$tmp/r.log" | head -3)"
+}
+tone utimer_pcm_resamples_44100_hz_and_the_tone_arrives 44100
+tone utimer_pcm_resamples_96000_hz_and_the_tone_arrives 96000
+
+# The plugin itself offers its timer's rate only: a program asking for another gets that one
+# (aplay says so, and plays), rather than a refusal.
+timeout 60 sh -c "$silence1s | aplay -D netaudio -t raw -f S16_LE -c 2 -r 44100 -" > "$tmp/out" 2>&1
+rc=$?
+[ $rc = 0 ] && has "$tmp/out" "got = 48000Hz" && no_timer
+ktap_check $? plugin_offers_its_timers_rate_to_a_program_asking_another \
+	"exit $rc; says: $(head -c 300 "$tmp/out")"
 
 # What the timer cannot serve, and the id taken.
-fails plugin_refuses_another_rate_saying_what_to_set 'set "rate 44100"' \
-	sh -c "$silence1s | aplay -D netaudio -t raw -f S16_LE -c 2 -r 44100 -"
 fails plugin_refuses_a_period_below_100us_saying_what_to_set 'set another "period_size"' \
 	sh -c "$silence1s | aplay -D tiny_period $fmt -"
 fails plugin_refuses_a_buffer_too_small_saying_what_to_set 'use a buffer of at least' \

@@ -15,6 +15,9 @@
  * on in step (the slave's pointers equal, one TRIGGER per whole period written after it), the
  * plugin having taken the clock (UTIMER_IOCTL_TAKE: the listing says "driven" at once) before
  * it wrote; it takes it when it starts and resumes too, and a pause keeps the slave's data.
+ * Without it: rewind, forward and reset keep the slave in step with the program's pointers; a
+ * slave that cannot start or resume on the timer (a /dev/snd/timer client started it first)
+ * fails at once, losing nothing; avail_min is bounded so that poll wakes.
  *   plugin_client [--plan] [--persistent] [PCM]
  */
 #include <errno.h>
@@ -25,6 +28,7 @@
 #include <alsa/asoundlib.h>
 
 #include "utimer_helpers.h"
+#include "aloop_helpers.h"
 
 #define LISTING "/sys/kernel/debug/rust_utimer/timers"
 #define PERIOD 480
@@ -390,13 +394,214 @@ out:
 	ksft_test_result(ok, "plugin_persistent_start_and_resume_take_the_clock_pause_keeps_data\n");
 }
 
+/* The slave's pointers are equal: nothing of it waits, none is owed. */
+static int slave_hw_is_appl(void)
+{
+	return slave_in_step(holdover_ticks_of_timer_0());
+}
+
+/* The frames the slave holds (appl_ptr - hw_ptr), -1 without its status. */
+static long slave_fill(void)
+{
+	long hw, appl;
+
+	return slave_pointers(&hw, &appl) ? appl - hw : -1;
+}
+
+/*
+ * What the program rewinds, forwards or resets, the slave does: rewound frames leave it (the
+ * rest of the period is what the program writes next), forwarded ones go as silence (and fire
+ * when they make a whole period), a reset drops what waits.  One TRIGGER per whole period of
+ * what was finally committed, the slave's pointers in step.
+ */
+static void rewind_forward_reset_keep_the_slave_in_step(const char *name)
+{
+	snd_pcm_t *pcm = NULL;
+	long t0;
+	int ok = 1;
+
+	pcm = open_configured(name);
+	EXPECT(pcm);
+	t0 = triggers_of_timer_0();
+	/* Rewind: half a period written, a quarter taken back; 3/4 more make one period. */
+	EXPECT(write_frames(pcm, PERIOD / 2));
+	EXPECT(snd_pcm_avail(pcm) == 10 * PERIOD - PERIOD / 2);
+	EXPECT(snd_pcm_rewindable(pcm) == PERIOD / 2);
+	EXPECT(snd_pcm_rewind(pcm, PERIOD / 4) == PERIOD / 4);
+	EXPECT(snd_pcm_avail(pcm) == 10 * PERIOD - PERIOD / 4);
+	EXPECT(slave_fill() == PERIOD / 4);
+	EXPECT(write_frames(pcm, 3 * PERIOD / 4));
+	EXPECT(triggers_of_timer_0() == t0 + 1);
+	EXPECT(slave_hw_is_appl());
+	EXPECT(snd_pcm_avail(pcm) == 10 * PERIOD);
+	/* Forward: half a period written, the other half forwarded: that period fires. */
+	EXPECT(write_frames(pcm, PERIOD / 2));
+	EXPECT(snd_pcm_forward(pcm, PERIOD / 2) == PERIOD / 2);
+	EXPECT(snd_pcm_avail(pcm) == 10 * PERIOD);
+	EXPECT(triggers_of_timer_0() == t0 + 2);
+	EXPECT(slave_hw_is_appl());
+	/* Reset: the half period waiting is dropped; a whole period written is one TRIGGER. */
+	EXPECT(write_frames(pcm, PERIOD / 2));
+	EXPECT(snd_pcm_reset(pcm) == 0);
+	EXPECT(snd_pcm_avail(pcm) == 10 * PERIOD);
+	EXPECT(slave_hw_is_appl());
+	EXPECT(write_frames(pcm, PERIOD));
+	EXPECT(triggers_of_timer_0() == t0 + 3);
+	EXPECT(slave_hw_is_appl());
+	/*
+	 * Rewound further than what waits (ioplug does not clamp it): what was triggered cannot
+	 * come back, an xrun; prepared, the stream starts over in step.
+	 */
+	EXPECT(write_frames(pcm, PERIOD / 2));
+	EXPECT(snd_pcm_rewindable(pcm) == PERIOD / 2);
+	EXPECT(snd_pcm_rewind(pcm, PERIOD) == PERIOD);
+	EXPECT(snd_pcm_avail(pcm) == -EPIPE);
+	EXPECT(snd_pcm_state(pcm) == SND_PCM_STATE_XRUN);
+	EXPECT(snd_pcm_prepare(pcm) == 0);
+	EXPECT(write_frames(pcm, PERIOD + PERIOD / 2));
+	EXPECT(snd_pcm_drain(pcm) == 0);
+	EXPECT(triggers_of_timer_0() == t0 + 5);
+	EXPECT(slave_hw_is_appl());
+out:
+	if (pcm)
+		snd_pcm_close(pcm);
+	ksft_test_result(ok, "plugin_rewind_forward_reset_keep_the_slave_in_step\n");
+}
+
+/*
+ * A /dev/snd/timer client runs timer 0 before snd-aloop's stream starts on it: snd-aloop's
+ * start is then "delayed", undone by the PCM core although it succeeds, and the slave stays
+ * prepared.  The write that starts the stream, and a drain, fail at once (not after waiting
+ * for a period that cannot come, under ioplug's lock); with the client gone, the program
+ * prepares and streams.
+ */
+static void stalled_slave_fails_at_once(const char *name)
+{
+	snd_pcm_sw_params_t *sw;
+	snd_timer_t *t = NULL;
+	snd_pcm_t *pcm = NULL;
+	double t0;
+	long n0;
+	int ok = 1;
+
+	snd_pcm_sw_params_alloca(&sw);
+	pcm = open_configured(name);
+	EXPECT(pcm);
+	EXPECT(utimer_client_open(&t, 0, 1) == 0);
+	n0 = triggers_of_timer_0();
+	/* The write that starts the stream (half a period: no TRIGGER yet). */
+	EXPECT(snd_pcm_writei(pcm, frames, PERIOD / 2) < 0);
+	EXPECT(snd_pcm_state(pcm) != SND_PCM_STATE_RUNNING);
+	/* A drain that starts it (never started by a write: start threshold the buffer). */
+	EXPECT(snd_pcm_drop(pcm) == 0);
+	EXPECT(snd_pcm_sw_params_current(pcm, sw) == 0);
+	EXPECT(snd_pcm_sw_params_set_start_threshold(pcm, sw, 10 * PERIOD) == 0);
+	EXPECT(snd_pcm_sw_params(pcm, sw) == 0);
+	EXPECT(snd_pcm_prepare(pcm) == 0);
+	EXPECT(write_frames(pcm, PERIOD / 2));
+	EXPECT(snd_pcm_state(pcm) == SND_PCM_STATE_PREPARED);
+	t0 = now();
+	EXPECT(snd_pcm_drain(pcm) < 0);
+	EXPECT(now() - t0 < 0.5);
+	EXPECT(triggers_of_timer_0() == n0);
+	/* The client gone: prepared again, the stream runs, a non-blocking drain completes. */
+	snd_timer_close(t);
+	t = NULL;
+	EXPECT(snd_pcm_drop(pcm) == 0);
+	EXPECT(snd_pcm_sw_params_set_start_threshold(pcm, sw, 1) == 0);
+	EXPECT(snd_pcm_sw_params(pcm, sw) == 0);
+	EXPECT(snd_pcm_prepare(pcm) == 0);
+	EXPECT(snd_pcm_nonblock(pcm, 1) == 0);
+	EXPECT(write_frames(pcm, 2 * PERIOD + PERIOD / 2));
+	EXPECT(snd_pcm_state(pcm) == SND_PCM_STATE_RUNNING);
+	EXPECT(triggers_of_timer_0() == n0 + 2);
+	EXPECT(snd_pcm_drain(pcm) == 0);
+	EXPECT(snd_pcm_state(pcm) == SND_PCM_STATE_SETUP);
+	EXPECT(triggers_of_timer_0() == n0 + 3);
+	EXPECT(slave_hw_is_appl());
+out:
+	if (t)
+		snd_timer_close(t);
+	if (pcm)
+		snd_pcm_close(pcm);
+	ksft_test_result(ok, "plugin_stalled_slave_fails_at_once_and_recovers\n");
+}
+
+/*
+ * Paused with half a period in the slave, then a /dev/snd/timer client runs the timer: the
+ * release cannot restart snd-aloop's stream, fails, and the program stays paused with its
+ * data; no TRIGGER is spent on a slave that does not run.  With the client gone, the release
+ * works, and the next half period makes the next TRIGGER, in step.
+ */
+static void pause_release_refused_keeps_the_periods(const char *name)
+{
+	snd_timer_t *t = NULL;
+	snd_pcm_t *pcm = NULL;
+	long n0;
+	int ok = 1;
+
+	pcm = open_configured(name);
+	EXPECT(pcm);
+	n0 = triggers_of_timer_0();
+	EXPECT(write_frames(pcm, 2 * PERIOD + PERIOD / 2));
+	EXPECT(triggers_of_timer_0() == n0 + 2);
+	EXPECT(snd_pcm_pause(pcm, 1) == 0);
+	EXPECT(utimer_client_open(&t, 0, 1) == 0);
+	EXPECT(snd_pcm_pause(pcm, 0) < 0);
+	EXPECT(snd_pcm_state(pcm) == SND_PCM_STATE_PAUSED);
+	EXPECT(triggers_of_timer_0() == n0 + 2);
+	EXPECT(slave_fill() == PERIOD / 2);
+	snd_timer_close(t);
+	t = NULL;
+	EXPECT(snd_pcm_pause(pcm, 0) == 0);
+	EXPECT(snd_pcm_state(pcm) == SND_PCM_STATE_RUNNING);
+	EXPECT(write_frames(pcm, PERIOD / 2));
+	EXPECT(triggers_of_timer_0() == n0 + 3);
+	EXPECT(slave_hw_is_appl());
+out:
+	if (t)
+		snd_timer_close(t);
+	if (pcm)
+		snd_pcm_close(pcm);
+	ksft_test_result(ok, "plugin_pause_release_refused_keeps_the_periods\n");
+}
+
+/*
+ * avail_min is bounded by what the program's avail can stay at (buffer - period + 1: a partial
+ * period waits in the slave for its rest): asked for the whole buffer, the program reads back
+ * the bound, and poll wakes with half a period written.
+ */
+static void avail_min_is_bounded(const char *name)
+{
+	snd_pcm_sw_params_t *sw;
+	snd_pcm_uframes_t v = 0;
+	snd_pcm_t *pcm = NULL;
+	int ok = 1;
+
+	snd_pcm_sw_params_alloca(&sw);
+	pcm = open_configured(name);
+	EXPECT(pcm);
+	EXPECT(snd_pcm_sw_params_current(pcm, sw) == 0);
+	EXPECT(snd_pcm_sw_params_set_avail_min(pcm, sw, 10 * PERIOD) == 0);
+	EXPECT(snd_pcm_sw_params(pcm, sw) == 0);
+	EXPECT(snd_pcm_sw_params_current(pcm, sw) == 0);
+	EXPECT(snd_pcm_sw_params_get_avail_min(sw, &v) == 0);
+	EXPECT(v == 9 * PERIOD + 1);
+	EXPECT(write_frames(pcm, PERIOD / 2));
+	EXPECT(snd_pcm_wait(pcm, 200) == 1);
+out:
+	if (pcm)
+		snd_pcm_close(pcm);
+	ksft_test_result(ok, "plugin_avail_min_is_bounded_so_poll_wakes\n");
+}
+
 int main(int argc, char **argv)
 {
 	int plan_only = take_flag(&argc, argv, "--plan");
 	int persistent = take_flag(&argc, argv, "--persistent");
 	const char *name = argc > 1 ? argv[1] : "netaudio";
 
-	plan_or_print(3, plan_only);
+	plan_or_print(persistent ? 3 : 7, plan_only);
 	if (persistent) {
 		close_detaches_from_the_persistent_timer(name);
 		stall_sends_the_partial_period(name);
@@ -405,6 +610,10 @@ int main(int argc, char **argv)
 		close_destroys_the_timer(name);
 		triggers_follow_the_stream_state(name);
 		slave_buffer_is_the_programs(name);
+		rewind_forward_reset_keep_the_slave_in_step(name);
+		stalled_slave_fails_at_once(name);
+		pause_release_refused_keeps_the_periods(name);
+		avail_min_is_bounded(name);
 	}
 	ksft_finished();
 }

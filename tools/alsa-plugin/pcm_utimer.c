@@ -36,11 +36,11 @@
  *   the program writes nothing (its stream running) is silence, never old data;
  * - before committing (and on resuming from pause), the plugin resyncs: if holdover moved the
  *   slave's hardware pointer past its application pointer (avail above the buffer size), the
- *   application pointer is moved up to it (snd_pcm_forward() by the excess); those frames count
- *   as padding, taken and triggered, and a partial period that a holdover tick sent (padded
- *   with the silence after it) counts as sent: the next whole period starts with the next frame
- *   written, and drain pads nothing for it.  The program's hardware pointer is the frames of its
- *   own that have gone, so it never sees an xrun: to it, the stall is a pause of its own.
+ *   application pointer is moved up to it (snd_pcm_forward() by the excess), and a partial
+ *   period that a holdover tick sent (padded with the silence after it) counts as sent: the
+ *   next whole period starts with the next frame written, and drain pads nothing for it.  The
+ *   program's hardware pointer is the frames of its own that have gone, so it never sees an
+ *   xrun: to it, the stall is a pause of its own.
  * A paused slave does not move (snd-aloop moves the capture side alone, with silence).  A
  * program that writes whole periods (aplay --period-size=<period_size>) gets them on the
  * capture side whole, in order and period-aligned, with silence where it stalled for longer
@@ -51,16 +51,21 @@
  * Configuration (all but type optional):
  *   slave.pcm STR      the loopback's playback PCM (default "hw:Loopback,0,0")
  *   timer INT          the timer's id, 0 .. max_timers - 1 (default 0)
- *   rate INT           the stream's rate: hw_params is restricted to it (default: 48000, and a
- *                      program asking another rate is refused with a message)
- *   period_size INT    frames per TRIGGER, the slave's period (default rate / 100, 10 ms)
+ *   rate INT           the stream's rate, the only one this PCM offers (default, or 0: 48000): a
+ *                      program asking for another gets this one (snd_pcm_hw_params_set_rate_near);
+ *                      pcm.utimer (60-utimer.conf) wraps it in plug, which resamples
+ *   period_size INT    frames per TRIGGER, the slave's period (default, or 0: rate / 100, 10 ms)
  *
- * The program's own period and buffer sizes are its own: they need not match the slave's.
+ * The program's own period and buffer sizes are its own: they need not match the slave's.  Its
+ * pointers are its own too: snd_pcm_rewind() takes back what is not triggered yet (up to a
+ * period less a frame: snd_pcm_rewindable() says how much), snd_pcm_forward() sends silence,
+ * snd_pcm_reset() drops what waits.  Nothing waits for snd-aloop: it takes each TRIGGER's
+ * period inside the ioctl, and a TRIGGER that moved nothing, or a slave that did not start or
+ * resume, is an error at once (-EPIPE, -ESTRPIPE when the slave is in xrun or suspended).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,18 +97,22 @@ struct utimer_pcm {
 	unsigned int holdover;		/* its holdover, in periods; 0: never */
 	int64_t clock_ns;		/* CLOCK_MONOTONIC of the last TRIGGER or TAKE (or ATTACH) */
 	unsigned int rate;		/* the stream's rate the timer was made for */
-	int rate_configured;
 	snd_pcm_uframes_t period;	/* frames per TRIGGER: the slave's period size */
 	uint64_t resolution;
 	snd_pcm_uframes_t slave_buffer;
 	snd_pcm_uframes_t boundary;	/* the program's pointer boundary (sw_params) */
 	snd_pcm_uframes_t avail_min;	/* the slave's, for the program's (sw_params) */
-	/* Since prepare: frames the program committed, silence drain added, frames triggered,
-	 * frames committed since the last TRIGGER; whether the slave runs (started, not paused). */
-	uint64_t written;
-	uint64_t padding;
-	uint64_t triggered;
+	/*
+	 * Since prepare: the program's application pointer as the plugin has accounted for it
+	 * (ioplug moves io->appl_ptr with no callback on rewind, forward and reset: utimer_sync
+	 * catches up), the hardware pointer utimer_pointer() gave last, the frames in the slave not
+	 * triggered yet and how many of those are drain's silence; whether the slave runs (started,
+	 * not paused).
+	 */
+	snd_pcm_uframes_t appl;
+	snd_pcm_uframes_t hw;
 	snd_pcm_uframes_t pending;
+	snd_pcm_uframes_t pad;
 	int running;
 };
 
@@ -115,69 +124,91 @@ static int64_t utimer_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Frames of the slave's that snd-aloop has taken since prepare (silence included). */
-static int utimer_taken(struct utimer_pcm *u, uint64_t *taken)
+/* @a - @b on the program's pointers, which wrap at the boundary (sw_params). */
+static snd_pcm_uframes_t utimer_ptr_sub(struct utimer_pcm *u, snd_pcm_uframes_t a,
+					 snd_pcm_uframes_t b)
+{
+	return a >= b || !u->boundary ? a - b : u->boundary - b + a;
+}
+
+/* @a + @n on the program's pointers. */
+static snd_pcm_uframes_t utimer_ptr_add(struct utimer_pcm *u, snd_pcm_uframes_t a,
+					 snd_pcm_uframes_t n)
+{
+	a += n;
+	return u->boundary && a >= u->boundary ? a - u->boundary : a;
+}
+
+/*
+ * The frames in the slave that snd-aloop has not taken yet (0 when holdover moved its hardware
+ * pointer past its data), or the slave's error: -EPIPE (xrun), -ESTRPIPE (suspended).
+ */
+static int utimer_slave_fill(struct utimer_pcm *u, snd_pcm_uframes_t *fill)
 {
 	snd_pcm_sframes_t avail = snd_pcm_avail_update(u->slave);
-	uint64_t fill;
 
-	*taken = 0;
+	*fill = 0;
 	if (avail < 0)
 		return avail;
-	fill = (snd_pcm_uframes_t)avail < u->slave_buffer ? u->slave_buffer - avail : 0;
-	*taken = u->written + u->padding > fill ? u->written + u->padding - fill : 0;
+	if ((snd_pcm_uframes_t)avail < u->slave_buffer)
+		*fill = u->slave_buffer - avail;
 	return 0;
 }
 
 /*
- * Before each TRIGGER: the previous TRIGGER's period has left the slave's buffer.  A utimer is
- * SNDRV_TIMER_HW_WORK, so snd-aloop's callback runs inside the TRIGGER ioctl and this holds at
- * the first check (Documentation/design.rst, "snd-aloop's callback runs inside TRIGGER"); it
- * waits only when a TRIGGER moved nothing: the slave stopped (an error at once) or never ran on
- * the timer (EIO after 1 s), rather than counting a period that is still in the buffer.
+ * A TRIGGER moved nothing, or the slave did not start or resume: the slave's own error, or it
+ * is not running on the timer.  snd-aloop starts its clock when the cable's first stream
+ * starts; a timer that a /dev/snd/timer client started before it makes that a "delayed start"
+ * (sound/core/timer.c), which the PCM core undoes although the call succeeds.
  */
-static int utimer_wait_taken(struct utimer_pcm *u)
+static int utimer_stuck(struct utimer_pcm *u, const char *what)
 {
-	uint64_t taken;
-	int err, i;
-
-	for (i = 0;; i++) {
-		err = utimer_taken(u, &taken);
-		if (err < 0)
-			return err;
-		if (taken >= u->triggered)
-			return 0;
-		if (i < 100) {
-			sched_yield();
-		} else if (i < 100 + 10000) {
-			usleep(100);
-		} else {
-			SNDERR("utimer: %s took no triggered period for 1 s", u->slave_name);
-			return -EIO;
-		}
+	switch (snd_pcm_state(u->slave)) {
+	case SND_PCM_STATE_XRUN:
+		return -EPIPE;
+	case SND_PCM_STATE_SUSPENDED:
+		return -ESTRPIPE;
+	case SND_PCM_STATE_DISCONNECTED:
+		return -ENODEV;
+	default:
+		SNDERR("utimer: %s: %s is %s, not running on timer %u (another program started the "
+		       "timer before snd-aloop did: start the loopback's streams first, or use "
+		       "another timer)", what, u->slave_name,
+		       snd_pcm_state_name(snd_pcm_state(u->slave)), u->id);
+		return -EIO;
 	}
 }
 
-/* One TRIGGER per whole period committed to the slave, while it runs. */
+/*
+ * One TRIGGER per whole period committed to the slave, while it runs.  A utimer is
+ * SNDRV_TIMER_HW_WORK, so snd-aloop's callback runs inside the TRIGGER ioctl
+ * (Documentation/design.rst, "snd-aloop's callback runs inside TRIGGER"): when it returns, the
+ * period has left the slave, or the TRIGGER moved nothing and that is an error at once (never a
+ * wait, which would hold ioplug's lock).
+ */
 static int utimer_fire(struct utimer_pcm *u)
 {
+	snd_pcm_uframes_t fill;
 	int err, fired = 0;
 
 	if (!u->running)
 		return 0;
 	while (u->pending >= u->period) {
-		err = utimer_wait_taken(u);
-		if (err < 0)
-			return err;
 		if (ioctl(u->timer_fd, UTIMER_IOCTL_TRIGGER) < 0) {
 			err = -errno;
 			SNDERR("utimer: TRIGGER of timer %u failed: %s", u->id, strerror(-err));
 			return err;
 		}
 		u->pending -= u->period;
-		u->triggered += u->period;
 		fired = 1;
+		err = utimer_slave_fill(u, &fill);
+		if (err < 0)
+			return err;
+		if (fill > u->pending)
+			return utimer_stuck(u, "a TRIGGER moved nothing");
 	}
+	if (!u->pending)
+		u->pad = 0;
 	if (fired && u->persistent)
 		u->clock_ns = utimer_now_ns();
 	return 0;
@@ -209,9 +240,10 @@ static int utimer_take(struct utimer_pcm *u)
  * After holdover ticks moved the slave (running, or paused since): its hardware pointer is past
  * its application pointer (avail above the buffer size) by frames of silence (silence fill) and
  * of a partial period that was waiting for its rest.  The application pointer goes up to the
- * hardware pointer, and those frames count as padding, taken and triggered: the next period
- * starts with the next frame written.  (A slave that has not started since prepare has not
- * moved: avail is at most its buffer.)
+ * hardware pointer, and nothing waits for a TRIGGER any more: the next period starts with the
+ * next frame written, and to the program its frames are gone (its hardware pointer is its
+ * application pointer less what the slave holds: utimer_pointer).  (A slave that has not
+ * started since prepare has not moved: avail is at most its buffer.)
  */
 static int utimer_resync(struct utimer_pcm *u)
 {
@@ -231,9 +263,8 @@ static int utimer_resync(struct utimer_pcm *u)
 		       n < 0 ? snd_strerror(n) : "it moved fewer");
 		return n < 0 ? n : -EIO;
 	}
-	u->padding += excess;
 	u->pending = 0;
-	u->triggered = u->written + u->padding;
+	u->pad = 0;
 	return 0;
 }
 
@@ -304,6 +335,67 @@ static snd_pcm_sframes_t utimer_commit(struct utimer_pcm *u, const snd_pcm_chann
 	return done;
 }
 
+/*
+ * Catch up with what ioplug did to the program's pointers without a callback (pcm_ioplug.c):
+ * - snd_pcm_reset() zeroed both: the untriggered frames leave the slave;
+ * - snd_pcm_rewind() moved the application pointer back: as many frames leave the slave, of
+ *   those not triggered yet (what the program may rewind: snd_pcm_rewindable(), its
+ *   application pointer less its hardware pointer); more is an error, -EPIPE;
+ * - snd_pcm_forward() moved it ahead: as many frames of silence go into the slave, triggered
+ *   as any once they make whole periods.
+ */
+static int utimer_sync(struct utimer_pcm *u)
+{
+	snd_pcm_ioplug_t *io = &u->io;
+	snd_pcm_uframes_t fwd, back;
+	snd_pcm_sframes_t n;
+
+	if (io->hw_ptr != u->hw) {
+		back = u->pending;
+		u->appl = u->hw = io->hw_ptr;
+		u->pending = u->pad = 0;
+		if (back) {
+			n = snd_pcm_rewind(u->slave, back);
+			if (n < 0 || (snd_pcm_uframes_t)n != back) {
+				SNDERR("utimer: %s cannot drop the %lu frames reset dropped: %s",
+				       u->slave_name, back, n < 0 ? snd_strerror(n) : "it rewinds fewer");
+				return n < 0 ? n : -EIO;
+			}
+		}
+	}
+	fwd = utimer_ptr_sub(u, io->appl_ptr, u->appl);
+	if (!fwd)
+		return 0;
+	if (fwd <= io->buffer_size) {
+		n = utimer_commit(u, NULL, 0, fwd);
+		if (n < 0)
+			return n;
+		u->appl = utimer_ptr_add(u, u->appl, n);
+		u->pending += n;
+		if ((snd_pcm_uframes_t)n != fwd) {
+			SNDERR("utimer: %s has no room for the %lu frames the program forwarded",
+			       u->slave_name, fwd);
+			return -EIO;
+		}
+		return utimer_fire(u);
+	}
+	back = utimer_ptr_sub(u, u->appl, io->appl_ptr);
+	if (back > u->pending - u->pad) {
+		SNDERR("utimer: the program rewound %lu frames, of which only %lu are not played yet",
+		       back, u->pending - u->pad);
+		return -EPIPE;
+	}
+	n = snd_pcm_rewind(u->slave, back);
+	if (n < 0 || (snd_pcm_uframes_t)n != back) {
+		SNDERR("utimer: %s cannot rewind the %lu frames the program rewound: %s",
+		       u->slave_name, back, n < 0 ? snd_strerror(n) : "it rewinds fewer");
+		return n < 0 ? n : -EIO;
+	}
+	u->appl = io->appl_ptr;
+	u->pending -= back;
+	return 0;
+}
+
 static snd_pcm_sframes_t utimer_transfer(snd_pcm_ioplug_t *io, const snd_pcm_channel_area_t *areas,
 					 snd_pcm_uframes_t offset, snd_pcm_uframes_t size)
 {
@@ -314,34 +406,44 @@ static snd_pcm_sframes_t utimer_transfer(snd_pcm_ioplug_t *io, const snd_pcm_cha
 	err = utimer_hold(u);
 	if (err < 0)
 		return err;
+	err = utimer_sync(u);
+	if (err < 0)
+		return err;
 	n = utimer_commit(u, areas, offset, size);
 	if (n <= 0)
 		return n;
-	u->written += n;
+	/* ioplug moves io->appl_ptr by n once this returns. */
+	u->appl = utimer_ptr_add(u, u->appl, n);
 	u->pending += n;
 	err = utimer_fire(u);
 	return err < 0 ? err : n;
 }
 
 /*
- * The program's hardware pointer: what snd-aloop has taken of its frames, the slave's own
- * pointer (so the slave's underrun is the program's, -EPIPE).  Counted modulo the boundary
- * (SND_PCM_IOPLUG_FLAG_BOUNDARY_WA): a whole buffer can go in one start.
+ * The program's hardware pointer: its application pointer less the frames of its own the slave
+ * still holds (not drain's silence).  The slave's error is the program's (-EPIPE: ioplug makes
+ * it an xrun).  Modulo the boundary (SND_PCM_IOPLUG_FLAG_BOUNDARY_WA): a whole buffer can go in
+ * one start.
  */
 static snd_pcm_sframes_t utimer_pointer(snd_pcm_ioplug_t *io)
 {
 	struct utimer_pcm *u = io->private_data;
-	uint64_t taken;
+	snd_pcm_uframes_t fill, own;
 	int err;
 
 	if (!u->slave_buffer)
 		return 0;
-	err = utimer_taken(u, &taken);
+	err = utimer_sync(u);
 	if (err < 0)
 		return err;
-	if (taken > u->written)
-		taken = u->written;
-	return u->boundary ? taken % u->boundary : taken;
+	err = utimer_slave_fill(u, &fill);
+	if (err < 0)
+		return err;
+	own = fill > u->pad ? fill - u->pad : 0;
+	if (own > utimer_ptr_sub(u, u->appl, u->hw))
+		own = utimer_ptr_sub(u, u->appl, u->hw);
+	u->hw = utimer_ptr_sub(u, u->appl, own);
+	return u->hw;
 }
 
 static int utimer_start(snd_pcm_ioplug_t *io)
@@ -364,6 +466,8 @@ static int utimer_start(snd_pcm_ioplug_t *io)
 			       u->slave_name, snd_strerror(err));
 		return err;
 	}
+	if (snd_pcm_state(u->slave) != SND_PCM_STATE_RUNNING)
+		return utimer_stuck(u, "it did not start");
 	u->running = 1;
 	return utimer_fire(u);
 }
@@ -382,14 +486,18 @@ static int utimer_prepare(snd_pcm_ioplug_t *io)
 	struct utimer_pcm *u = io->private_data;
 	int err;
 
+	/*
+	 * The program may prepare from any state, the slave running too (an xrun of the program's
+	 * own, such as a rewind past what waits): the kernel prepares only a stopped stream.
+	 */
 	u->running = 0;
-	u->written = 0;
-	u->padding = 0;
-	u->triggered = 0;
-	u->pending = 0;
+	snd_pcm_drop(u->slave);
 	err = snd_pcm_prepare(u->slave);
 	if (err < 0)
 		return err;
+	/* As ioplug's own pointers (reset before this callback). */
+	u->appl = u->hw = 0;
+	u->pending = u->pad = 0;
 	return u->avail_min ? utimer_slave_avail_min(u, u->avail_min) : 0;
 }
 
@@ -407,9 +515,18 @@ static int utimer_pause(snd_pcm_ioplug_t *io, int enable)
 	err = snd_pcm_pause(u->slave, enable);
 	if (err < 0)
 		return err;
+	/*
+	 * Released, the slave must run: otherwise what waits in it stays there, ioplug keeps the
+	 * program paused (the callback failed), and a later release tries again.
+	 */
+	if (!enable && snd_pcm_state(u->slave) != SND_PCM_STATE_RUNNING)
+		return utimer_stuck(u, "it did not resume");
 	u->running = !enable;
 	if (!enable) {
 		err = utimer_hold(u);
+		if (err < 0)
+			return err;
+		err = utimer_sync(u);
 		if (err < 0)
 			return err;
 	}
@@ -417,19 +534,22 @@ static int utimer_pause(snd_pcm_ioplug_t *io, int enable)
 }
 
 /*
- * Drain: start the slave if the program never did, pad the last partial period with silence,
- * trigger it, and wait for snd-aloop to have taken every frame (briefly: each is triggered
- * already; blocking even for a non-blocking program).  Not the slave's own drain: it ends only
- * at a period that elapses after it began, and none may come.
+ * Drain: start the slave if the program never did, pad the last partial period with silence and
+ * trigger it.  Each TRIGGER's period leaves the slave inside the ioctl (utimer_fire checks it),
+ * so the slave is empty when this returns and it never waits, blocking or not.  Not the slave's
+ * own drain: it ends only at a period that elapses after it began, and none may come.
  */
 static int utimer_drain(snd_pcm_ioplug_t *io)
 {
 	struct utimer_pcm *u = io->private_data;
-	snd_pcm_sframes_t n, avail;
+	snd_pcm_sframes_t n;
 	int err;
 
+	err = utimer_sync(u);
+	if (err < 0)
+		return err;
 	if (!u->running) {
-		if (!u->written)
+		if (!u->pending)
 			return 0;
 		err = utimer_start(io);
 		if (err < 0)
@@ -439,37 +559,14 @@ static int utimer_drain(snd_pcm_ioplug_t *io)
 	err = utimer_hold(u);
 	if (err < 0)
 		return err;
-	if (u->pending) {
-		n = utimer_commit(u, NULL, 0, u->period - u->pending);
+	if (u->pending % u->period) {
+		n = utimer_commit(u, NULL, 0, u->period - u->pending % u->period);
 		if (n < 0)
 			return n;
-		u->padding += n;
+		u->pad += n;
 		u->pending += n;
 	}
-	err = utimer_fire(u);
-	if (err < 0)
-		return err;
-	/* Woken when the slave is empty; prepare sets the program's avail_min again. */
-	err = utimer_slave_avail_min(u, u->slave_buffer);
-	if (err < 0)
-		return err;
-	for (;;) {
-		avail = snd_pcm_avail_update(u->slave);
-		if (avail < 0)
-			return avail;
-		if ((snd_pcm_uframes_t)avail >= u->slave_buffer)
-			break;
-		/* snd-aloop takes a triggered period at once: a second without one is an error. */
-		err = snd_pcm_wait(u->slave, 1000);
-		if (err < 0)
-			return err;
-		if (err == 0) {
-			SNDERR("utimer: %s took no triggered period for 1 s while draining",
-			       u->slave_name);
-			return -EIO;
-		}
-	}
-	return 0;
+	return utimer_fire(u);
 }
 
 static int utimer_hw_params(snd_pcm_ioplug_t *io, snd_pcm_hw_params_t *params)
@@ -481,13 +578,10 @@ static int utimer_hw_params(snd_pcm_ioplug_t *io, snd_pcm_hw_params_t *params)
 	int err;
 
 	(void)params;
-	if (io->rate != u->rate) {
-		SNDERR("utimer: timer %u is made for %u Hz (%lu frames per period); this program plays "
-		       "%u Hz: set \"rate %u\" in this PCM's configuration",
-		       u->id, u->rate, u->period, io->rate, io->rate);
-		return -EINVAL;
-	}
-	/* A partial period stays in the buffer until the program writes the rest of it. */
+	/*
+	 * A partial period stays in the buffer until the program writes the rest of it.  (The
+	 * constraint on the buffer's bytes says so where the frame's size is known at open.)
+	 */
 	if (io->buffer_size < u->period + io->period_size) {
 		SNDERR("utimer: a buffer of %lu frames cannot hold a partial period of timer %u (%lu "
 		       "frames) and a period of the program's (%lu): use a buffer of at least %lu frames",
@@ -536,7 +630,10 @@ static int utimer_hw_params(snd_pcm_ioplug_t *io, snd_pcm_hw_params_t *params)
 
 /*
  * The program's avail_min, as the slave's: the slave's poll descriptor is the program's, and the
- * slave has (slave_buffer - buffer_size) frames more room than the program.
+ * slave has (slave_buffer - buffer_size) frames more room than the program.  Bounded: up to a
+ * period less one frame waits in the slave for the rest of its period, so the program's avail
+ * can stay at buffer_size - period + 1 until it writes; a larger avail_min would never wake it.
+ * (snd_pcm_sw_params() keeps the bounded value: the program reads it back.)
  */
 static int utimer_sw_params(snd_pcm_ioplug_t *io, snd_pcm_sw_params_t *params)
 {
@@ -545,6 +642,10 @@ static int utimer_sw_params(snd_pcm_ioplug_t *io, snd_pcm_sw_params_t *params)
 
 	snd_pcm_sw_params_get_boundary(params, &u->boundary);
 	snd_pcm_sw_params_get_avail_min(params, &avail_min);
+	if (avail_min > io->buffer_size - u->period + 1) {
+		avail_min = io->buffer_size - u->period + 1;
+		snd_pcm_sw_params_set_avail_min(io->pcm, params, avail_min);
+	}
 	u->avail_min = u->slave_buffer - io->buffer_size + avail_min;
 	return utimer_slave_avail_min(u, u->avail_min);
 }
@@ -813,6 +914,7 @@ static int utimer_constrain(struct utimer_pcm *u)
 		SND_PCM_ACCESS_MMAP_NONINTERLEAVED,
 	};
 	unsigned int formats[SND_PCM_FORMAT_LAST + 1], nformats = 0, cmin, cmax, rmin, rmax;
+	unsigned int bits = UINT_MAX, buffer_min;
 	snd_pcm_hw_params_t *sp;
 	int err, f;
 
@@ -821,26 +923,46 @@ static int utimer_constrain(struct utimer_pcm *u)
 	if (err < 0)
 		return err;
 	for (f = 0; f <= SND_PCM_FORMAT_LAST; f++)
-		if (snd_pcm_hw_params_test_format(u->slave, sp, f) == 0)
+		if (snd_pcm_hw_params_test_format(u->slave, sp, f) == 0) {
 			formats[nformats++] = f;
+			if ((unsigned int)snd_pcm_format_physical_width(f) < bits)
+				bits = snd_pcm_format_physical_width(f);
+		}
 	snd_pcm_hw_params_get_channels_min(sp, &cmin);
 	snd_pcm_hw_params_get_channels_max(sp, &cmax);
 	snd_pcm_hw_params_get_rate_min(sp, &rmin, NULL);
 	snd_pcm_hw_params_get_rate_max(sp, &rmax, NULL);
-	if (u->rate_configured)
-		rmin = rmax = u->rate;
 	if (!nformats)
 		return -EINVAL;
+	/*
+	 * The timer ticks once per period of this rate: the only one offered, so that a program's
+	 * set_rate_near() lands on it and plug resamples to it.
+	 */
+	if (u->rate < rmin || u->rate > rmax) {
+		SNDERR("utimer: %s cannot run at %u Hz now (%u to %u Hz: is its capture side open at "
+		       "another rate?)", u->slave_name, u->rate, rmin, rmax);
+		return -EINVAL;
+	}
+	/*
+	 * A buffer of two timer periods at least (with two periods of the program's at least,
+	 * that holds a partial timer period and a period of the program's): in bytes, exact when
+	 * the slave allows one format and channel count (its capture side is open), a lower bound
+	 * otherwise (hw_params checks it in frames).
+	 */
+	buffer_min = 2 * u->period * (bits * cmin / 8 ? bits * cmin / 8 : 1);
+	if (buffer_min > MAX_BUFFER_BYTES)
+		buffer_min = MAX_BUFFER_BYTES;
 	if ((err = snd_pcm_ioplug_set_param_list(&u->io, SND_PCM_IOPLUG_HW_ACCESS,
 						 sizeof(access) / sizeof(access[0]), access)) < 0 ||
 	    (err = snd_pcm_ioplug_set_param_list(&u->io, SND_PCM_IOPLUG_HW_FORMAT, nformats,
 						 formats)) < 0 ||
 	    (err = snd_pcm_ioplug_set_param_minmax(&u->io, SND_PCM_IOPLUG_HW_CHANNELS, cmin,
 						   cmax)) < 0 ||
-	    (err = snd_pcm_ioplug_set_param_minmax(&u->io, SND_PCM_IOPLUG_HW_RATE, rmin, rmax)) < 0 ||
+	    (err = snd_pcm_ioplug_set_param_minmax(&u->io, SND_PCM_IOPLUG_HW_RATE, u->rate,
+						   u->rate)) < 0 ||
 	    (err = snd_pcm_ioplug_set_param_minmax(&u->io, SND_PCM_IOPLUG_HW_PERIODS, 2, 1024)) < 0 ||
-	    (err = snd_pcm_ioplug_set_param_minmax(&u->io, SND_PCM_IOPLUG_HW_BUFFER_BYTES, 1,
-						   MAX_BUFFER_BYTES)) < 0)
+	    (err = snd_pcm_ioplug_set_param_minmax(&u->io, SND_PCM_IOPLUG_HW_BUFFER_BYTES,
+						   buffer_min, MAX_BUFFER_BYTES)) < 0)
 		return err;
 	return 0;
 }
@@ -886,12 +1008,12 @@ SND_PCM_PLUGIN_DEFINE_FUNC(utimer)
 			continue;
 		}
 		if (!strcmp(id, "rate")) {
-			if (conf_integer(n, id, 1, 768000, &rate) < 0)
+			if (conf_integer(n, id, 0, 768000, &rate) < 0)
 				return -EINVAL;
 			continue;
 		}
 		if (!strcmp(id, "period_size")) {
-			if (conf_integer(n, id, 1, 1 << 20, &period) < 0)
+			if (conf_integer(n, id, 0, 1 << 20, &period) < 0)
 				return -EINVAL;
 			continue;
 		}
@@ -907,7 +1029,6 @@ SND_PCM_PLUGIN_DEFINE_FUNC(utimer)
 		return -ENOMEM;
 	u->timer_fd = -1;
 	u->id = timer;
-	u->rate_configured = rate != 0;
 	u->rate = rate ? rate : DEFAULT_RATE;
 	u->period = period ? (snd_pcm_uframes_t)period : u->rate / 100;
 	u->resolution = utimer_resolution(u->rate, u->period);

@@ -23,21 +23,12 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ktap.sh"
-ktap_plan_or_exit 52 "${1:-}"
+ktap_plan_or_exit 53 "${1:-}"
 ko=$1
-b=$UTIMER_BIN
+. "$here/plugin_lib.sh"
 listing=/sys/kernel/debug/rust_utimer/timers
-tmp=$(mktemp -d)
-rate=48000
-period=480
-# The signal: 4 s and half a period of random stereo S16_LE.
-frames=$((4 * rate + period / 2))
-padded=$(((frames + period - 1) / period * period))
-head -c $((frames * 4)) /dev/urandom > "$tmp/in.raw"
-fmt="-t raw -f S16_LE -c 2 -r $rate"
 # alsa-lib reads ~/.asoundrc: the plugin from the build, the shipped definition (pcm.utimer),
 # and the PCMs of the error cases.
-export HOME=$tmp
 cat > "$tmp/.asoundrc" <<EOF
 pcm_type.utimer { lib "$b/libasound_module_pcm_utimer.so" }
 <$here/../tools/alsa-plugin/60-utimer.conf>
@@ -47,60 +38,8 @@ pcm.slow_period { type utimer; timer 0; period_size 960 }
 EOF
 [ -d /sys/kernel/debug/rust_utimer ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
 
-has() { grep -q "$2" "$1" 2>/dev/null; }
 timer_listed() { [ "$(awk -v id="$1" '$1 == id' "$listing" 2>/dev/null)" ]; }
 no_timer() { ! grep -q '^[0-9]' "$listing" 2>/dev/null; }
-capture_running() { has /proc/asound/Loopback/pcm1c/sub0/status RUNNING; }
-
-# stream NAME FEED WRITER...: WRITER (reading the FIFO $tmp/fifo) plays the signal into the
-# plugin while arecord captures; FEED is the command that writes the signal to its stdout.
-# Sets $secs, the capture's duration from the feed to arecord's end, in ms.
-stream() {
-	name=$1 feed=$2
-	shift 2
-	rm -f "$tmp/fifo" "$tmp/out.raw"
-	mkfifo "$tmp/fifo"
-	timeout 120 "$@" > "$tmp/w.log" 2>&1 &
-	wpid=$!
-	# Opened read-write, the FIFO never blocks this script, whatever the writer does; the
-	# writer has opened the PCM (before or after the FIFO) when the timer exists.
-	exec 3<> "$tmp/fifo"
-	wait_until 60 timer_listed 0
-	timeout 120 arecord -D hw:Loopback,1,0 $fmt --period-size=$period --buffer-size=$((10 * rate)) \
-		-s $padded "$tmp/out.raw" > "$tmp/r.log" 2>&1 3>&- &
-	rpid=$!
-	wait_until 60 capture_running
-	t0=$(now_ms)
-	timeout 120 sh -c "$feed" < "$tmp/in.raw" >&3
-	exec 3>&-
-	wait "$wpid"
-	wrc=$?
-	wait "$rpid"
-	rrc=$?
-	secs=$(($(now_ms) - t0))
-	echo "# stat plugin_${name}_capture_ms $secs"
-	diag="writer exit $wrc, arecord exit $rrc, capture $(stat -c %s "$tmp/out.raw" 2>/dev/null) bytes of $((padded * 4)); $(grep -hiE 'error|xrun|underrun|overrun|warning' "$tmp/w.log" "$tmp/r.log" | head -3)"
-	[ $wrc = 0 ] && [ $rrc = 0 ] && cmp -s -n $((frames * 4)) "$tmp/in.raw" "$tmp/out.raw" &&
-		! grep -qiE 'xrun|underrun|overrun' "$tmp/w.log" "$tmp/r.log"
-	ktap_check $? "plugin_${name}_capture_is_the_input_bit_exact" "$diag"
-	# Drain: the last partial period, padded with silence, arrives; nothing after it.
-	[ "$(stat -c %s "$tmp/out.raw" 2>/dev/null)" = $((padded * 4)) ] &&
-		[ -z "$(tail -c $(((padded - frames) * 4)) "$tmp/out.raw" | tr -d '\0' | head -c 1)" ] &&
-		wait_until 10 no_timer
-	ktap_check $? "plugin_${name}_drain_delivers_the_tail_and_the_timer_goes" \
-		"$diag; listing: $(grep '^[0-9]' "$listing" 2>/dev/null)"
-}
-
-# fails NAME TEXT CMD...: CMD exits non-zero, says TEXT on stderr, and leaves no timer.
-fails() {
-	name=$1 text=$2
-	shift 2
-	timeout 60 "$@" < /dev/null > "$tmp/out" 2>&1
-	rc=$?
-	[ $rc != 0 ] && [ $rc != 124 ] && has "$tmp/out" "$text" && no_timer
-	ktap_check $? "$name" "exit $rc; says: $(head -c 300 "$tmp/out"); listing: $(grep '^[0-9]' "$listing" 2>/dev/null)"
-}
-
 silence1s="head -c $((rate * 4)) /dev/zero"
 fails plugin_says_when_rust_utimer_is_not_loaded "rust_utimer is not loaded" \
 	aplay -D netaudio $fmt -d 1 /dev/zero
@@ -178,7 +117,7 @@ relay_client plugin_close_destroys_the_timer_while_the_program_lives \
 	plugin_slave_buffer_is_the_programs_not_the_largest \
 	plugin_rewind_forward_reset_keep_the_slave_in_step \
 	plugin_stalled_slave_fails_at_once_and_recovers plugin_pause_release_refused_keeps_the_periods \
-	plugin_avail_min_is_bounded_so_poll_wakes
+	plugin_avail_min_is_bounded_so_poll_wakes plugin_slave_xrun_is_the_programs_epipe_and_recovers
 
 # tone NAME RATE: aplay plays a WAV file of 2 s of a 1 kHz sine at RATE into pcm.utimer (plug
 # in front of the plugin: resampled to the timer's 48 kHz) while arecord captures all but its

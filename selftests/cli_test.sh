@@ -12,7 +12,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ktap.sh"
-ktap_plan_or_exit 36 "${1:-}"
+ktap_plan_or_exit 37 "${1:-}"
 ko=$1
 b=$UTIMER_BIN
 utimer=$b/utimer
@@ -57,8 +57,22 @@ finish() {
 expect 2 usage cli_without_arguments_prints_usage "$utimer"
 expect 2 usage cli_with_two_resolutions_prints_usage "$utimer" run -n 10000000 -r 48000 -p 480
 expect 2 usage cli_with_period_0_prints_usage "$utimer" run -r 48000 -p 0
-expect 3 "rust_utimer is not loaded" cli_says_when_the_module_is_not_loaded \
-	"$utimer" run -n 10000000
+# Without rust_utimer, `run` falls back to the kernel's own utimers (/dev/snd/timer), where it
+# has them (CONFIG_SND_UTIMER: the debug kernel); -D /dev/utimer asks for rust_utimer alone.
+if { zcat /proc/config.gz 2>/dev/null || cat "/lib/modules/$(uname -r)/config"; } |
+	grep -qx 'CONFIG_SND_UTIMER=y'; then
+	expect 3 "rust_utimer is not loaded" cli_says_when_the_module_is_not_loaded \
+		"$utimer" run -D /dev/utimer -n 10000000
+	"$utimer" run -n 10000000 < /dev/null > "$tmp/out" 2> "$tmp/err"
+	rc=$?
+	[ $rc = 0 ] && grep -qx 'id=0 resolution=10000000 source=-1.4.0' "$tmp/out"
+	ktap_check $? cli_without_the_module_runs_on_the_kernels_own_utimers \
+		"exit $rc: $(cat "$tmp/out" "$tmp/err" | head -c 300)"
+else
+	expect 3 "rust_utimer is not loaded" cli_says_when_the_module_is_not_loaded \
+		"$utimer" run -n 10000000
+	ktap_test_skip "cli_without_the_module_runs_on_the_kernels_own_utimers (no CONFIG_SND_UTIMER here)"
+fi
 expect 3 "rust_utimer is not loaded" cli_list_says_when_the_module_is_not_loaded "$utimer" list
 
 modprobe snd-timer

@@ -20,9 +20,12 @@
  * fails at once, losing nothing; avail_min is bounded so that poll wakes.
  *   plugin_client [--plan] [--persistent] [PCM]
  */
+#include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <alsa/asoundlib.h>
@@ -32,6 +35,9 @@
 
 #define LISTING "/sys/kernel/debug/rust_utimer/timers"
 #define PERIOD 480
+/* include/uapi/sound/asound.h: the stream, running, goes to XRUN (<sound/asound.h> and
+ * alsa-lib's headers do not mix). */
+#define SNDRV_PCM_IOCTL_XRUN _IO('A', 0x48)
 
 /*
  * Column @col (1: id, 5: triggers, 8: persistent, 9: writer, 11: holdover_ticks) of timer 0's
@@ -595,13 +601,79 @@ out:
 	ksft_test_result(ok, "plugin_avail_min_is_bounded_so_poll_wakes\n");
 }
 
+/*
+ * The plugin's slave (the loopback's playback PCM, opened by alsa-lib in this process): its fd,
+ * found among this process's open files, -1 when there is none.
+ */
+static int slave_fd(void)
+{
+	char path[300], target[128];
+	struct dirent *e;
+	int fd = -1;
+	ssize_t n;
+	DIR *d = opendir("/proc/self/fd");
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		if (!strncmp(target, "/dev/snd/pcmC", 13) && n > 3 && !strcmp(target + n - 3, "D0p"))
+			fd = atoi(e->d_name);
+	}
+	closedir(d);
+	return fd;
+}
+
+/*
+ * The slave's xrun is the program's: a program that polls the PCM's descriptors sees an error
+ * event and the PCM in XRUN (what alsa-lib's snd_pcm_wait() and PipeWire's loop check), its
+ * writes fail with -EPIPE, and prepare recovers, the stream in step again.
+ */
+static void slave_xrun_is_the_programs(const char *name)
+{
+	unsigned short revents = 0;
+	struct pollfd pfd[4];
+	snd_pcm_t *pcm = NULL;
+	int ok = 1, n, fd;
+	long n0;
+
+	pcm = open_configured(name);
+	EXPECT(pcm);
+	n0 = triggers_of_timer_0();
+	EXPECT(write_frames(pcm, PERIOD / 2));
+	fd = slave_fd();
+	EXPECT(fd >= 0);
+	EXPECT(ioctl(fd, SNDRV_PCM_IOCTL_XRUN) == 0);
+	n = snd_pcm_poll_descriptors(pcm, pfd, 4);
+	EXPECT(n >= 1);
+	EXPECT(poll(pfd, n, 1000) > 0);
+	EXPECT(snd_pcm_poll_descriptors_revents(pcm, pfd, n, &revents) == 0);
+	EXPECT(revents & POLLERR);
+	EXPECT(snd_pcm_state(pcm) == SND_PCM_STATE_XRUN);
+	EXPECT(snd_pcm_writei(pcm, frames, PERIOD) == -EPIPE);
+	EXPECT(snd_pcm_prepare(pcm) == 0);
+	EXPECT(write_frames(pcm, PERIOD + PERIOD / 2));
+	EXPECT(triggers_of_timer_0() == n0 + 1);
+	EXPECT(snd_pcm_drain(pcm) == 0);
+	EXPECT(triggers_of_timer_0() == n0 + 2);
+	EXPECT(slave_hw_is_appl());
+out:
+	if (pcm)
+		snd_pcm_close(pcm);
+	ksft_test_result(ok, "plugin_slave_xrun_is_the_programs_epipe_and_recovers\n");
+}
+
 int main(int argc, char **argv)
 {
 	int plan_only = take_flag(&argc, argv, "--plan");
 	int persistent = take_flag(&argc, argv, "--persistent");
 	const char *name = argc > 1 ? argv[1] : "netaudio";
 
-	plan_or_print(persistent ? 3 : 7, plan_only);
+	plan_or_print(persistent ? 3 : 8, plan_only);
 	if (persistent) {
 		close_detaches_from_the_persistent_timer(name);
 		stall_sends_the_partial_period(name);
@@ -614,6 +686,7 @@ int main(int argc, char **argv)
 		stalled_slave_fails_at_once(name);
 		pause_release_refused_keeps_the_periods(name);
 		avail_min_is_bounded(name);
+		slave_xrun_is_the_programs(name);
 	}
 	ksft_finished();
 }

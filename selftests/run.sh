@@ -374,6 +374,10 @@ main() {
 		if want upstream_; then
 			step upstream_c upstream_utimer_test 1 sh selftests/upstream_selftests.sh upstream_c
 			[ "$pass" = plan ] || cp "$tmpd/out" "$tmpd/upstream_c"
+			# The utimer PCM on the kernel's own utimers (rust_utimer not loaded yet).
+			step upstream_c plugin_upstream_test \
+				"$(plan_of sh selftests/plugin_upstream_test.sh)" \
+				sh selftests/plugin_upstream_test.sh
 		fi
 	fi
 	ours

@@ -55,6 +55,10 @@
  *                      program asking for another gets this one (snd_pcm_hw_params_set_rate_near);
  *                      pcm.utimer (60-utimer.conf) wraps it in plug, which resamples
  *   period_size INT    frames per TRIGGER, the slave's period (default, or 0: rate / 100, 10 ms)
+ *   device STR         "auto" (default): /dev/utimer (rust_utimer), or where it does not exist
+ *                      /dev/snd/timer, a kernel's own utimers (CONFIG_SND_UTIMER: Ubuntu's,
+ *                      CachyOS's), whose CREATE gives the lowest free id: it must be `timer`;
+ *                      or either one alone
  *
  * The program's own period and buffer sizes are its own: they need not match the slave's.  Its
  * pointers are its own too: snd_pcm_rewind() takes back what is not triggered yet (up to a
@@ -80,6 +84,8 @@
 #include "rust_utimer.h"
 
 #define DEFAULT_SLAVE "hw:Loopback,0,0"
+/* Upstream's utimers (CONFIG_SND_UTIMER): SNDRV_TIMER_IOCTL_CREATE on the ALSA timer device. */
+#define UPSTREAM_DEVICE "/dev/snd/timer"
 #define DEFAULT_RATE 48000
 /* The largest buffer a program may ask for: half of snd-aloop's 2 MiB, the slave's is larger. */
 #define MAX_BUFFER_BYTES (1024 * 1024)
@@ -92,6 +98,8 @@ struct utimer_pcm {
 	char *slave_name;
 	int timer_fd;			/* the timer (closing it destroys it), or the writer's fd of
 					 * a persistent one (closing it detaches) */
+	enum { DEVICE_AUTO, DEVICE_OURS, DEVICE_UPSTREAM } device; /* UTIMER_DEVICE, else
+					 * UPSTREAM_DEVICE when it is missing; or the one configured */
 	unsigned int id;
 	int persistent;			/* attached to a persistent timer */
 	unsigned int holdover;		/* its holdover, in periods; 0: never */
@@ -114,6 +122,7 @@ struct utimer_pcm {
 	snd_pcm_uframes_t pending;
 	snd_pcm_uframes_t pad;
 	int running;
+	snd_pcm_state_t suspended_from;	/* the program's state when the slave was suspended */
 };
 
 static int64_t utimer_now_ns(void)
@@ -156,6 +165,32 @@ static int utimer_slave_fill(struct utimer_pcm *u, snd_pcm_uframes_t *fill)
 }
 
 /*
+ * The slave's xrun, suspension or disconnection is the program's: ioplug's state set to the
+ * same (a negative pointer() alone would make each of them an xrun), and the error for the
+ * call that met it; 0 when the slave is in none of them.  Suspended, the program resumes
+ * (utimer_resume) to the state it had.
+ */
+static int utimer_slave_state(struct utimer_pcm *u)
+{
+	switch (snd_pcm_state(u->slave)) {
+	case SND_PCM_STATE_XRUN:
+		snd_pcm_ioplug_set_state(&u->io, SND_PCM_STATE_XRUN);
+		return -EPIPE;
+	case SND_PCM_STATE_SUSPENDED:
+		if (u->io.state != SND_PCM_STATE_SUSPENDED) {
+			u->suspended_from = u->io.state;
+			snd_pcm_ioplug_set_state(&u->io, SND_PCM_STATE_SUSPENDED);
+		}
+		return -ESTRPIPE;
+	case SND_PCM_STATE_DISCONNECTED:
+		snd_pcm_ioplug_set_state(&u->io, SND_PCM_STATE_DISCONNECTED);
+		return -ENODEV;
+	default:
+		return 0;
+	}
+}
+
+/*
  * A TRIGGER moved nothing, or the slave did not start or resume: the slave's own error, or it
  * is not running on the timer.  snd-aloop starts its clock when the cable's first stream
  * starts; a timer that a /dev/snd/timer client started before it makes that a "delayed start"
@@ -163,20 +198,14 @@ static int utimer_slave_fill(struct utimer_pcm *u, snd_pcm_uframes_t *fill)
  */
 static int utimer_stuck(struct utimer_pcm *u, const char *what)
 {
-	switch (snd_pcm_state(u->slave)) {
-	case SND_PCM_STATE_XRUN:
-		return -EPIPE;
-	case SND_PCM_STATE_SUSPENDED:
-		return -ESTRPIPE;
-	case SND_PCM_STATE_DISCONNECTED:
-		return -ENODEV;
-	default:
-		SNDERR("utimer: %s: %s is %s, not running on timer %u (another program started the "
-		       "timer before snd-aloop did: start the loopback's streams first, or use "
-		       "another timer)", what, u->slave_name,
-		       snd_pcm_state_name(snd_pcm_state(u->slave)), u->id);
-		return -EIO;
-	}
+	int err = utimer_slave_state(u);
+
+	if (err < 0)
+		return err;
+	SNDERR("utimer: %s: %s is %s, not running on timer %u (another program started the timer "
+	       "before snd-aloop did: start the loopback's streams first, or use another timer)",
+	       what, u->slave_name, snd_pcm_state_name(snd_pcm_state(u->slave)), u->id);
+	return -EIO;
 }
 
 /*
@@ -421,9 +450,10 @@ static snd_pcm_sframes_t utimer_transfer(snd_pcm_ioplug_t *io, const snd_pcm_cha
 
 /*
  * The program's hardware pointer: its application pointer less the frames of its own the slave
- * still holds (not drain's silence).  The slave's error is the program's (-EPIPE: ioplug makes
- * it an xrun).  Modulo the boundary (SND_PCM_IOPLUG_FLAG_BOUNDARY_WA): a whole buffer can go in
- * one start.
+ * still holds (not drain's silence).  The slave's state is the program's: its xrun -EPIPE
+ * (ioplug makes that an xrun); suspended or disconnected, the state set (utimer_slave_state)
+ * and the pointer unmoved, so that the program's next call fails with -ESTRPIPE or -ENODEV.
+ * Modulo the boundary (SND_PCM_IOPLUG_FLAG_BOUNDARY_WA): a whole buffer can go in one start.
  */
 static snd_pcm_sframes_t utimer_pointer(snd_pcm_ioplug_t *io)
 {
@@ -437,8 +467,11 @@ static snd_pcm_sframes_t utimer_pointer(snd_pcm_ioplug_t *io)
 	if (err < 0)
 		return err;
 	err = utimer_slave_fill(u, &fill);
-	if (err < 0)
+	if (err < 0) {
+		if (utimer_slave_state(u) < 0 && snd_pcm_state(u->slave) != SND_PCM_STATE_XRUN)
+			return u->hw;
 		return err;
+	}
 	own = fill > u->pad ? fill - u->pad : 0;
 	if (own > utimer_ptr_sub(u, u->appl, u->hw))
 		own = utimer_ptr_sub(u, u->appl, u->hw);
@@ -694,6 +727,72 @@ static void utimer_dump(snd_pcm_ioplug_t *io, snd_output_t *out)
 	snd_pcm_dump(u->slave, out);
 }
 
+/*
+ * Resume after the slave was suspended (utimer_slave_state): the clock taken first, then the
+ * slave resumed, and the program back in the state it had, its whole periods triggered.
+ * ioplug ignores what this returns, so the state says it: still SUSPENDED when the slave asks
+ * to be retried (-EAGAIN), XRUN when it cannot resume (the program prepares, as after any
+ * xrun).
+ */
+static int utimer_resume(snd_pcm_ioplug_t *io)
+{
+	struct utimer_pcm *u = io->private_data;
+	int err;
+
+	if (io->state != SND_PCM_STATE_SUSPENDED)
+		return 0;
+	err = utimer_take(u);
+	if (err >= 0)
+		err = snd_pcm_resume(u->slave);
+	if (err == -EAGAIN)
+		return err;
+	if (err < 0) {
+		snd_pcm_ioplug_set_state(io, SND_PCM_STATE_XRUN);
+		return err;
+	}
+	snd_pcm_ioplug_set_state(io, u->suspended_from);
+	if (!u->running)
+		return 0;
+	if (snd_pcm_state(u->slave) != SND_PCM_STATE_RUNNING)
+		return utimer_stuck(u, "it did not resume");
+	err = utimer_hold(u);
+	return err < 0 ? err : utimer_fire(u);
+}
+
+/* The slave's poll descriptors are the program's (a52's way). */
+static int utimer_poll_descriptors_count(snd_pcm_ioplug_t *io)
+{
+	struct utimer_pcm *u = io->private_data;
+
+	return snd_pcm_poll_descriptors_count(u->slave);
+}
+
+static int utimer_poll_descriptors(snd_pcm_ioplug_t *io, struct pollfd *pfd, unsigned int space)
+{
+	struct utimer_pcm *u = io->private_data;
+
+	return snd_pcm_poll_descriptors(u->slave, pfd, space);
+}
+
+/*
+ * The slave's events; an error event (its xrun, suspension, disconnection) sets the program's
+ * state to the same, so that snd_pcm_wait() and a poll loop see -EPIPE, -ESTRPIPE or -ENODEV
+ * (alsa-lib maps POLLERR through the PCM's state: RUNNING would give -EIO).
+ */
+static int utimer_poll_revents(snd_pcm_ioplug_t *io, struct pollfd *pfd, unsigned int nfds,
+			       unsigned short *revents)
+{
+	struct utimer_pcm *u = io->private_data;
+	int err;
+
+	err = snd_pcm_poll_descriptors_revents(u->slave, pfd, nfds, revents);
+	if (err < 0)
+		return err;
+	if (*revents & POLLERR)
+		utimer_slave_state(u);
+	return 0;
+}
+
 static const snd_pcm_ioplug_callback_t utimer_callback = {
 	.start = utimer_start,
 	.stop = utimer_stop,
@@ -706,6 +805,10 @@ static const snd_pcm_ioplug_callback_t utimer_callback = {
 	.prepare = utimer_prepare,
 	.drain = utimer_drain,
 	.pause = utimer_pause,
+	.resume = utimer_resume,
+	.poll_descriptors_count = utimer_poll_descriptors_count,
+	.poll_descriptors = utimer_poll_descriptors,
+	.poll_revents = utimer_poll_revents,
 	.dump = utimer_dump,
 };
 
@@ -827,6 +930,49 @@ static int utimer_attach(struct utimer_pcm *u, int ctl)
  * The timer: persistent timer <timer>, attached to, or one of the plugin's own, made by
  * rust_utimer's CREATE_EXT with the configured id.
  */
+/*
+ * Upstream's utimers (a kernel with CONFIG_SND_UTIMER, no rust_utimer): SNDRV_TIMER_IOCTL_CREATE
+ * on /dev/snd/timer (the same struct and number as UTIMER_IOCTL_CREATE) makes the lowest free
+ * id, which cannot be asked for: it must be the configured one, else the message says which id
+ * came and what to set.  Owned: closing the fd destroys it; no persistent timers there.
+ * @quiet_enotty: a kernel without them is the caller's to report (-ENOTTY).
+ */
+static int utimer_create_upstream(struct utimer_pcm *u, int quiet_enotty)
+{
+	struct utimer_uinfo i = { .resolution = u->resolution };
+	int ctl, err;
+
+	ctl = open(UPSTREAM_DEVICE, O_RDONLY | O_CLOEXEC);
+	if (ctl < 0) {
+		err = -errno;
+		SNDERR("utimer: cannot open " UPSTREAM_DEVICE ": %s", strerror(-err));
+		return err;
+	}
+	if (ioctl(ctl, UTIMER_IOCTL_CREATE, &i) < 0) {
+		err = -errno;
+		close(ctl);
+		if (err != -ENOTTY)
+			SNDERR("utimer: " UPSTREAM_DEVICE " cannot create a timer of %llu ns: %s",
+			       (unsigned long long)u->resolution, strerror(-err));
+		else if (!quiet_enotty)
+			SNDERR("utimer: " UPSTREAM_DEVICE " makes no timers: this kernel has no "
+			       "CONFIG_SND_UTIMER (load rust_utimer and use " UTIMER_DEVICE ")");
+		return err;
+	}
+	close(ctl);
+	if (i.id != u->id) {
+		close(i.fd);
+		SNDERR("utimer: this kernel's own utimers (CONFIG_SND_UTIMER) gave timer %u, the lowest "
+		       "free id, not timer %u: set \"timer %u\" in this PCM's configuration and "
+		       "snd-aloop's timer_source=-1.4.%u, or close what holds timer %u (or load "
+		       "rust_utimer: its timers take the id asked for)", i.id, u->id, i.id, i.id,
+		       u->id);
+		return -EBUSY;
+	}
+	u->timer_fd = i.fd;
+	return 0;
+}
+
 static int utimer_create(struct utimer_pcm *u)
 {
 	struct utimer_create c = {
@@ -836,9 +982,21 @@ static int utimer_create(struct utimer_pcm *u)
 	};
 	int ctl, err;
 
+	if (u->device == DEVICE_UPSTREAM)
+		return utimer_create_upstream(u, 0);
 	ctl = open(UTIMER_DEVICE, O_RDWR | O_CLOEXEC);
 	if (ctl < 0) {
 		err = -errno;
+		/* rust_utimer not loaded: the kernel's own utimers, where it has them. */
+		if (err == -ENOENT && u->device == DEVICE_AUTO) {
+			err = utimer_create_upstream(u, 1);
+			if (err != -ENOTTY)
+				return err;
+			SNDERR("utimer: " UTIMER_DEVICE " does not exist: rust_utimer is not loaded "
+			       "(modprobe rust_utimer), and this kernel has no utimers of its own "
+			       "(CONFIG_SND_UTIMER)");
+			return -ENOENT;
+		}
 		if (err == -ENOENT)
 			SNDERR("utimer: " UTIMER_DEVICE " does not exist: rust_utimer is not loaded "
 			       "(modprobe rust_utimer)");
@@ -980,10 +1138,9 @@ static int conf_integer(snd_config_t *n, const char *id, long min, long max, lon
 SND_PCM_PLUGIN_DEFINE_FUNC(utimer)
 {
 	snd_config_iterator_t i, next;
-	const char *slave_name = DEFAULT_SLAVE;
+	const char *slave_name = DEFAULT_SLAVE, *device = "auto";
 	long timer = 0, rate = 0, period = 0;
 	struct utimer_pcm *u;
-	struct pollfd pfd;
 	int err;
 
 	snd_config_for_each(i, next, conf) {
@@ -1012,12 +1169,23 @@ SND_PCM_PLUGIN_DEFINE_FUNC(utimer)
 				return -EINVAL;
 			continue;
 		}
+		if (!strcmp(id, "device")) {
+			if (snd_config_get_string(n, &device) < 0 ||
+			    (strcmp(device, "auto") && strcmp(device, UTIMER_DEVICE) &&
+			     strcmp(device, UPSTREAM_DEVICE))) {
+				SNDERR("utimer: \"device\" must be \"auto\", \"" UTIMER_DEVICE "\" or \""
+				       UPSTREAM_DEVICE "\"");
+				return -EINVAL;
+			}
+			continue;
+		}
 		if (!strcmp(id, "period_size")) {
 			if (conf_integer(n, id, 0, 1 << 20, &period) < 0)
 				return -EINVAL;
 			continue;
 		}
-		SNDERR("utimer: unknown field \"%s\" (slave.pcm, timer, rate, period_size)", id);
+		SNDERR("utimer: unknown field \"%s\" (slave.pcm, timer, rate, period_size, device)",
+		       id);
 		return -EINVAL;
 	}
 	if (stream != SND_PCM_STREAM_PLAYBACK) {
@@ -1028,6 +1196,8 @@ SND_PCM_PLUGIN_DEFINE_FUNC(utimer)
 	if (!u)
 		return -ENOMEM;
 	u->timer_fd = -1;
+	u->device = !strcmp(device, UTIMER_DEVICE) ? DEVICE_OURS :
+		    !strcmp(device, UPSTREAM_DEVICE) ? DEVICE_UPSTREAM : DEVICE_AUTO;
 	u->id = timer;
 	u->rate = rate ? rate : DEFAULT_RATE;
 	u->period = period ? (snd_pcm_uframes_t)period : u->rate / 100;
@@ -1062,17 +1232,12 @@ SND_PCM_PLUGIN_DEFINE_FUNC(utimer)
 	err = utimer_check_source(u);
 	if (err < 0)
 		goto fail;
-	if (snd_pcm_poll_descriptors(u->slave, &pfd, 1) != 1) {
-		err = -EIO;
-		goto fail;
-	}
 	u->io.version = SND_PCM_IOPLUG_VERSION;
 	u->io.name = "utimer: a loopback driven by the data written";
 	u->io.callback = &utimer_callback;
 	u->io.private_data = u;
 	u->io.mmap_rw = 0;
-	u->io.poll_fd = pfd.fd;
-	u->io.poll_events = POLLOUT;
+	u->io.poll_fd = -1;	/* the slave's descriptors: utimer_poll_descriptors */
 	u->io.flags = SND_PCM_IOPLUG_FLAG_BOUNDARY_WA | SND_PCM_IOPLUG_FLAG_MONOTONIC;
 	err = snd_pcm_ioplug_create(&u->io, name, stream, mode);
 	if (err < 0)

@@ -11,7 +11,9 @@
  * `run` drives a timer: with --id, timer ID if it is a persistent timer (UTIMER_IOCTL_ATTACH: it
  * becomes the timer's writer; the resolution is the timer's, and -n/-r/-p, which may then be
  * left out, must agree with it), else a timer it creates (timer ID with --id, else the lowest
- * free one; rust_utimer's UTIMER_IOCTL_CREATE_EXT, or upstream's CREATE on a DEVICE without it).
+ * free one; rust_utimer's UTIMER_IOCTL_CREATE_EXT, or upstream's CREATE on a DEVICE without it:
+ * -D /dev/snd/timer, or by default where /dev/utimer does not exist, a kernel's own utimers,
+ * CONFIG_SND_UTIMER; their CREATE gives the lowest free id, which must then be ID).
  * It prints "id=N resolution=NS source=-1.4.N" on stdout, with " mode=attached" at the end of
  * the line when it attached (a created timer's line is the same as ever), and triggers the
  * timer once for each line read from stdin (the default), every US microseconds (-i), or for
@@ -58,6 +60,8 @@
 #include "../../uapi/rust_utimer.h"
 
 #define LISTING "/sys/kernel/debug/rust_utimer/timers"
+/* A kernel's own utimers (CONFIG_SND_UTIMER): upstream's CREATE on the ALSA timer device. */
+#define UPSTREAM_DEVICE "/dev/snd/timer"
 #define PARAMETERS "/sys/module/rust_utimer/parameters/"
 
 enum { OK, FAILED, USAGE, NOT_LOADED, NO_PERMISSION, NO_TIMER_FREE, NO_SUCH_TIMER };
@@ -360,7 +364,8 @@ static int next_event(int udp, unsigned long interval_us, struct timespec *due)
 
 /*
  * CREATE_EXT, with the id if `want_id`; on a device without it (upstream's /dev/snd/timer),
- * upstream's CREATE when no id is asked for.  0 or an exit status, the message printed.
+ * upstream's CREATE, whose id is the lowest free one: with `want_id` it must be `id`.  0 or an
+ * exit status, the message printed.
  */
 static int create_timer(int ctl, __u64 resolution, int want_id, unsigned int id,
 			const char *dev, struct utimer_create *c)
@@ -373,13 +378,23 @@ static int create_timer(int ctl, __u64 resolution, int want_id, unsigned int id,
 		return OK;
 	if (errno != ENOTTY)
 		return explain("create", errno);
-	if (want_id) {
-		fprintf(stderr, "utimer: %s has no UTIMER_IOCTL_CREATE_EXT: --id needs rust_utimer's "
-			"%s\n", dev, UTIMER_DEVICE);
-		return FAILED;
-	}
-	if (ioctl(ctl, UTIMER_IOCTL_CREATE, &u) < 0)
+	if (ioctl(ctl, UTIMER_IOCTL_CREATE, &u) < 0) {
+		if (errno == ENOTTY) {
+			fprintf(stderr, "utimer: %s makes no timers: rust_utimer is not loaded "
+				"(modprobe rust_utimer), and this kernel has no utimers of its own "
+				"(CONFIG_SND_UTIMER)\n", dev);
+			return NOT_LOADED;
+		}
 		return explain("create", errno);
+	}
+	if (want_id && u.id != id) {
+		close(u.fd);
+		fprintf(stderr, "utimer: %s (the kernel's own utimers) gave timer %u, the lowest free "
+			"id, not timer %u: use --id %u (and snd-aloop's timer_source=-1.%d.%u), close "
+			"what holds timer %u, or load rust_utimer, whose timers take the id asked "
+			"for\n", dev, u.id, id, u.id, UTIMER_GLOBAL_DEVICE, u.id, id);
+		return NO_TIMER_FREE;
+	}
 	c->id = u.id;
 	c->fd = u.fd;
 	return OK;
@@ -583,7 +598,7 @@ static int run(int argc, char **argv)
 	unsigned long long triggers = 0, id, resolution, holdover;
 	double last;
 	struct timespec due;
-	int opt, port = -1, udp = -1, fd, status = OK, want_id, wfd = -1;
+	int opt, port = -1, udp = -1, fd, status = OK, want_id, wfd = -1, dev_given = 0;
 
 	/* The kernel refuses an id not below max_timers (exit 2 then). */
 	while ((opt = getopt_long(argc, argv, "n:r:p:i:u:D:", id_option, NULL)) != -1) {
@@ -594,7 +609,7 @@ static int run(int argc, char **argv)
 		switch (opt) {
 		case 'i': interval_us = strtoul(optarg, NULL, 0); break;
 		case 'u': port = atoi(optarg); break;
-		case 'D': dev = optarg; break;
+		case 'D': dev = optarg; dev_given = 1; break;
 		default: return usage();
 		}
 	}
@@ -616,6 +631,13 @@ static int run(int argc, char **argv)
 		}
 	}
 	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	/* No rust_utimer: the kernel's own utimers, where it has them (create_timer says if not). */
+	if (fd < 0 && errno == ENOENT && !dev_given) {
+		dev = UPSTREAM_DEVICE;
+		fd = open(dev, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return explain(UTIMER_DEVICE, ENOENT);
+	}
 	if (fd < 0)
 		return explain(dev, errno);
 	if (want_id)

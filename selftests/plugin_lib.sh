@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-2.0
+# The utimer PCM's streams, for alsa_plugin_test.sh (rust_utimer) and plugin_upstream_test.sh
+# (a kernel's own utimers): the signal, a directory of its own ($tmp, also $HOME: alsa-lib reads
+# the script's .asoundrc there), stream and fails.  The sourcing script defines timer_listed ID
+# and no_timer (where its timers are listed) and $listing (printed in diagnostics).
+b=$UTIMER_BIN
+tmp=$(mktemp -d)
+rate=48000
+period=480
+# The signal: 4 s and half a period of random stereo S16_LE.
+frames=$((4 * rate + period / 2))
+padded=$(((frames + period - 1) / period * period))
+head -c $((frames * 4)) /dev/urandom > "$tmp/in.raw"
+fmt="-t raw -f S16_LE -c 2 -r $rate"
+export HOME=$tmp
+
+has() { grep -q "$2" "$1" 2>/dev/null; }
+capture_running() { has /proc/asound/Loopback/pcm1c/sub0/status RUNNING; }
+
+# stream NAME FEED WRITER...: WRITER (reading the FIFO $tmp/fifo) plays the signal into the
+# plugin while arecord captures; FEED is the command that writes the signal to its stdout.
+# Sets $secs, the capture's duration from the feed to arecord's end, in ms.
+stream() {
+	name=$1 feed=$2
+	shift 2
+	rm -f "$tmp/fifo" "$tmp/out.raw"
+	mkfifo "$tmp/fifo"
+	timeout 120 "$@" > "$tmp/w.log" 2>&1 &
+	wpid=$!
+	# Opened read-write, the FIFO never blocks this script, whatever the writer does; the
+	# writer has opened the PCM (before or after the FIFO) when the timer exists.
+	exec 3<> "$tmp/fifo"
+	wait_until 60 timer_listed 0
+	timeout 120 arecord -D hw:Loopback,1,0 $fmt --period-size=$period --buffer-size=$((10 * rate)) \
+		-s $padded "$tmp/out.raw" > "$tmp/r.log" 2>&1 3>&- &
+	rpid=$!
+	wait_until 60 capture_running
+	t0=$(now_ms)
+	timeout 120 sh -c "$feed" < "$tmp/in.raw" >&3
+	exec 3>&-
+	wait "$wpid"
+	wrc=$?
+	wait "$rpid"
+	rrc=$?
+	secs=$(($(now_ms) - t0))
+	echo "# stat plugin_${name}_capture_ms $secs"
+	diag="writer exit $wrc, arecord exit $rrc, capture $(stat -c %s "$tmp/out.raw" 2>/dev/null) bytes of $((padded * 4)); $(grep -hiE 'error|xrun|underrun|overrun|warning' "$tmp/w.log" "$tmp/r.log" | head -3)"
+	[ $wrc = 0 ] && [ $rrc = 0 ] && cmp -s -n $((frames * 4)) "$tmp/in.raw" "$tmp/out.raw" &&
+		! grep -qiE 'xrun|underrun|overrun' "$tmp/w.log" "$tmp/r.log"
+	ktap_check $? "plugin_${name}_capture_is_the_input_bit_exact" "$diag"
+	# Drain: the last partial period, padded with silence, arrives; nothing after it.
+	[ "$(stat -c %s "$tmp/out.raw" 2>/dev/null)" = $((padded * 4)) ] &&
+		[ -z "$(tail -c $(((padded - frames) * 4)) "$tmp/out.raw" | tr -d '\0' | head -c 1)" ] &&
+		wait_until 10 no_timer
+	ktap_check $? "plugin_${name}_drain_delivers_the_tail_and_the_timer_goes" \
+		"$diag; listing: $(grep '^[0-9]' "$listing" 2>/dev/null)"
+}
+
+# fails NAME TEXT CMD...: CMD exits non-zero, says TEXT on stderr, and leaves no timer.
+fails() {
+	name=$1 text=$2
+	shift 2
+	timeout 60 "$@" < /dev/null > "$tmp/out" 2>&1
+	rc=$?
+	[ $rc != 0 ] && [ $rc != 124 ] && has "$tmp/out" "$text" && no_timer
+	ktap_check $? "$name" "exit $rc; says: $(head -c 300 "$tmp/out"); listing: $(grep '^[0-9]' "$listing" 2>/dev/null)"
+}

@@ -40,6 +40,7 @@ EOF
 
 timer_listed() { [ "$(awk -v id="$1" '$1 == id' "$listing" 2>/dev/null)" ]; }
 no_timer() { ! grep -q '^[0-9]' "$listing" 2>/dev/null; }
+timers_count() { grep -c '^[0-9]' "$listing"; }
 silence1s="head -c $((rate * 4)) /dev/zero"
 fails plugin_says_when_rust_utimer_is_not_loaded "rust_utimer is not loaded" \
 	aplay -D netaudio $fmt -d 1 /dev/zero
@@ -171,18 +172,9 @@ fails plugin_refuses_a_period_below_100us_saying_what_to_set 'set another "perio
 	sh -c "$silence1s | aplay -D tiny_period $fmt -"
 fails plugin_refuses_a_buffer_too_small_saying_what_to_set 'use a buffer of at least' \
 	sh -c "$silence1s | aplay -D netaudio $fmt --period-size=300 --buffer-size=600 -"
-mkfifo "$tmp/hold"
-"$b/utimer" run --id 0 -r $rate -p $period < "$tmp/hold" > "$tmp/hold.log" 2>&1 &
-hpid=$!
-exec 4> "$tmp/hold"
-wait_until 60 timer_listed 0
-timeout 60 aplay -D netaudio $fmt -d 1 /dev/zero > "$tmp/out" 2>&1
-rc=$?
-[ $rc != 0 ] && [ $rc != 124 ] && has "$tmp/out" "timer 0 is taken" &&
-	[ "$(grep -c '^[0-9]' "$listing")" = 1 ]
+while_held netaudio --id 0 -r $rate -p $period
+[ $rc != 0 ] && [ $rc != 124 ] && has "$tmp/out" "timer 0 is taken" && [ "$held" = 1 ]
 ktap_check $? plugin_says_when_its_timer_id_is_taken "exit $rc; says: $(head -c 300 "$tmp/out")"
-exec 4>&-
-wait $hpid
 
 # The order: the capture side opened before any writer created the timer cannot open (snd-aloop
 # opens its clock with the cable's first side); opened after, it works (the streams above).

@@ -139,6 +139,16 @@ static int write_frames(snd_pcm_t *pcm, snd_pcm_uframes_t n)
 		}                                                                      \
 	} while (0)
 
+/* The end of a test: its /dev/snd/timer client and its PCM closed (where open), its result. */
+static void test_end(snd_timer_t *t, snd_pcm_t *pcm, int ok, const char *name)
+{
+	if (t)
+		snd_timer_close(t);
+	if (pcm)
+		snd_pcm_close(pcm);
+	ksft_test_result(ok, "%s\n", name);
+}
+
 static void close_destroys_the_timer(const char *name)
 {
 	snd_pcm_t *pcm = NULL;
@@ -154,9 +164,7 @@ static void close_destroys_the_timer(const char *name)
 	EXPECT(pcm);
 	EXPECT(triggers_of_timer_0() == 0);
 out:
-	if (pcm)
-		snd_pcm_close(pcm);
-	ksft_test_result(ok, "plugin_close_destroys_the_timer_while_the_program_lives\n");
+	test_end(NULL, pcm, ok, "plugin_close_destroys_the_timer_while_the_program_lives");
 }
 
 static void triggers_follow_the_stream_state(const char *name)
@@ -193,9 +201,7 @@ static void triggers_follow_the_stream_state(const char *name)
 	EXPECT(snd_pcm_state(pcm) == SND_PCM_STATE_SETUP);
 	EXPECT(triggers_of_timer_0() == 5);
 out:
-	if (pcm)
-		snd_pcm_close(pcm);
-	ksft_test_result(ok, "plugin_start_pause_drop_prepare_drain_as_on_a_hw_pcm\n");
+	test_end(NULL, pcm, ok, "plugin_start_pause_drop_prepare_drain_as_on_a_hw_pcm");
 }
 
 /* The buffer_size line of the slave's hw_params in /proc, -1 when there is none. */
@@ -227,9 +233,7 @@ static void slave_buffer_is_the_programs(const char *name)
 	EXPECT(pcm);
 	EXPECT(slave_buffer_size() == 10 * PERIOD);
 out:
-	if (pcm)
-		snd_pcm_close(pcm);
-	ksft_test_result(ok, "plugin_slave_buffer_is_the_programs_not_the_largest\n");
+	test_end(NULL, pcm, ok, "plugin_slave_buffer_is_the_programs_not_the_largest");
 }
 
 /* hw_ptr and appl_ptr of the slave (the loopback's playback side), from /proc. */
@@ -294,9 +298,7 @@ static void close_detaches_from_the_persistent_timer(const char *name)
 	EXPECT(pcm);
 	EXPECT(column_of_timer_0(9) == getpid());
 out:
-	if (pcm)
-		snd_pcm_close(pcm);
-	ksft_test_result(ok, "plugin_persistent_close_detaches_and_the_timer_stays\n");
+	test_end(NULL, pcm, ok, "plugin_persistent_close_detaches_and_the_timer_stays");
 }
 
 /*
@@ -362,9 +364,7 @@ static void stall_sends_the_partial_period(const char *name)
 	EXPECT(triggers_of_timer_0() == t0 + 7);
 	EXPECT(snd_pcm_state(pcm) == SND_PCM_STATE_SETUP);
 out:
-	if (pcm)
-		snd_pcm_close(pcm);
-	ksft_test_result(ok, "plugin_persistent_stall_sends_the_partial_period_padded_and_resyncs\n");
+	test_end(NULL, pcm, ok, "plugin_persistent_stall_sends_the_partial_period_padded_and_resyncs");
 }
 
 /*
@@ -395,9 +395,7 @@ static void start_and_resume_take_the_clock(const char *name)
 	EXPECT(triggers_of_timer_0() == t0 + 3);
 	EXPECT(slave_in_step(h));
 out:
-	if (pcm)
-		snd_pcm_close(pcm);
-	ksft_test_result(ok, "plugin_persistent_start_and_resume_take_the_clock_pause_keeps_data\n");
+	test_end(NULL, pcm, ok, "plugin_persistent_start_and_resume_take_the_clock_pause_keeps_data");
 }
 
 /* The slave's pointers are equal: nothing of it waits, none is owed. */
@@ -469,9 +467,7 @@ static void rewind_forward_reset_keep_the_slave_in_step(const char *name)
 	EXPECT(triggers_of_timer_0() == t0 + 5);
 	EXPECT(slave_hw_is_appl());
 out:
-	if (pcm)
-		snd_pcm_close(pcm);
-	ksft_test_result(ok, "plugin_rewind_forward_reset_keep_the_slave_in_step\n");
+	test_end(NULL, pcm, ok, "plugin_rewind_forward_reset_keep_the_slave_in_step");
 }
 
 /*
@@ -526,11 +522,7 @@ static void stalled_slave_fails_at_once(const char *name)
 	EXPECT(triggers_of_timer_0() == n0 + 3);
 	EXPECT(slave_hw_is_appl());
 out:
-	if (t)
-		snd_timer_close(t);
-	if (pcm)
-		snd_pcm_close(pcm);
-	ksft_test_result(ok, "plugin_stalled_slave_fails_at_once_and_recovers\n");
+	test_end(t, pcm, ok, "plugin_stalled_slave_fails_at_once_and_recovers");
 }
 
 /*
@@ -565,11 +557,7 @@ static void pause_release_refused_keeps_the_periods(const char *name)
 	EXPECT(triggers_of_timer_0() == n0 + 3);
 	EXPECT(slave_hw_is_appl());
 out:
-	if (t)
-		snd_timer_close(t);
-	if (pcm)
-		snd_pcm_close(pcm);
-	ksft_test_result(ok, "plugin_pause_release_refused_keeps_the_periods\n");
+	test_end(t, pcm, ok, "plugin_pause_release_refused_keeps_the_periods");
 }
 
 /*
@@ -596,9 +584,7 @@ static void avail_min_is_bounded(const char *name)
 	EXPECT(write_frames(pcm, PERIOD / 2));
 	EXPECT(snd_pcm_wait(pcm, 200) == 1);
 out:
-	if (pcm)
-		snd_pcm_close(pcm);
-	ksft_test_result(ok, "plugin_avail_min_is_bounded_so_poll_wakes\n");
+	test_end(NULL, pcm, ok, "plugin_avail_min_is_bounded_so_poll_wakes");
 }
 
 /*
@@ -662,9 +648,7 @@ static void slave_xrun_is_the_programs(const char *name)
 	EXPECT(triggers_of_timer_0() == n0 + 2);
 	EXPECT(slave_hw_is_appl());
 out:
-	if (pcm)
-		snd_pcm_close(pcm);
-	ksft_test_result(ok, "plugin_slave_xrun_is_the_programs_epipe_and_recovers\n");
+	test_end(NULL, pcm, ok, "plugin_slave_xrun_is_the_programs_epipe_and_recovers");
 }
 
 int main(int argc, char **argv)

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # The utimer PCM's streams, for alsa_plugin_test.sh (rust_utimer) and plugin_upstream_test.sh
 # (a kernel's own utimers): the signal, a directory of its own ($tmp, also $HOME: alsa-lib reads
-# the script's .asoundrc there), stream and fails.  The sourcing script defines timer_listed ID
-# and no_timer (where its timers are listed) and $listing (printed in diagnostics).
+# the script's .asoundrc there), stream, fails and while_held.  The sourcing script defines
+# timer_listed ID, no_timer and timers_count (from where its timers are listed) and $listing
+# (printed in diagnostics).
 b=$UTIMER_BIN
 tmp=$(mktemp -d)
 rate=48000
@@ -64,4 +65,23 @@ fails() {
 	rc=$?
 	[ $rc != 0 ] && [ $rc != 124 ] && has "$tmp/out" "$text" && no_timer
 	ktap_check $? "$name" "exit $rc; says: $(head -c 300 "$tmp/out"); listing: $(grep '^[0-9]' "$listing" 2>/dev/null)"
+}
+
+# while_held PCM ARGS...: with timer 0 held by `utimer run ARGS` (its input a FIFO), aplay opens
+# PCM for a second of silence: sets $rc (aplay's exit; what it said in $tmp/out) and $held (the
+# timers listed meanwhile, timers_count).
+while_held() {
+	pcm=$1
+	shift
+	rm -f "$tmp/hold"
+	mkfifo "$tmp/hold"
+	"$b/utimer" run "$@" < "$tmp/hold" > "$tmp/hold.log" 2>&1 &
+	hpid=$!
+	exec 4> "$tmp/hold"
+	wait_until 60 timer_listed 0
+	timeout 60 aplay -D "$pcm" $fmt -d 1 /dev/zero > "$tmp/out" 2>&1
+	rc=$?
+	held=$(timers_count)
+	exec 4>&-
+	wait $hpid
 }

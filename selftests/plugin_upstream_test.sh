@@ -18,6 +18,7 @@ ktap_plan_or_exit 4 "${1:-}"
 listing=/proc/asound/timers
 timer_listed() { grep -q '^G4: ' "$listing"; }
 no_timer() { ! grep -q '^G4: ' "$listing"; }
+timers_count() { grep -c '^G4: ' "$listing"; }
 cat > "$tmp/.asoundrc" <<EOT
 pcm_type.utimer { lib "$b/libasound_module_pcm_utimer.so" }
 pcm.auto { type utimer; timer 0 }
@@ -30,18 +31,11 @@ modprobe snd-aloop timer_source=-1.4.0 || ktap_exit_fail_msg "modprobe snd-aloop
 
 stream upstream_auto cat aplay -D auto $fmt "$tmp/fifo"
 
-mkfifo "$tmp/hold"
-"$b/utimer" run -D /dev/snd/timer -r $rate -p $period < "$tmp/hold" > "$tmp/hold.log" 2>&1 &
-hpid=$!
-exec 4> "$tmp/hold"
-wait_until 60 timer_listed 0
-timeout 60 aplay -D upstream $fmt -d 1 /dev/zero > "$tmp/out" 2>&1
-rc=$?
+while_held upstream -D /dev/snd/timer -r $rate -p $period
 [ $rc != 0 ] && [ $rc != 124 ] && has "$tmp/out" 'gave timer 1, the lowest free id, not timer 0' &&
-	has "$tmp/out" 'set "timer 1"' && [ "$(grep -c '^G4: ' "$listing")" = 1 ]
-ktap_check $? plugin_upstream_says_which_id_the_kernel_gave "exit $rc; says: $(head -c 400 "$tmp/out"); timers: $(grep -c '^G4: ' "$listing")"
-exec 4>&-
-wait $hpid
+	has "$tmp/out" 'set "timer 1"' && [ "$held" = 1 ]
+ktap_check $? plugin_upstream_says_which_id_the_kernel_gave \
+	"exit $rc; says: $(head -c 400 "$tmp/out"); timers meanwhile: $held"
 
 fails plugin_upstream_device_dev_utimer_says_rust_utimer_is_not_loaded "rust_utimer is not loaded" \
 	aplay -D ours $fmt -d 1 /dev/zero

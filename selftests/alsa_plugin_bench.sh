@@ -11,6 +11,7 @@ export HOME=$(mktemp -d)
 cat > "$HOME/.asoundrc" <<ASOUNDRC
 pcm_type.utimer { lib "$here/build/libasound_module_pcm_utimer.so" }
 pcm.netaudio { type utimer; slave.pcm "hw:Loopback,0,0"; timer 0 }
+<$here/../tools/alsa-plugin/60-utimer.conf>
 ASOUNDRC
 modprobe snd-timer
 insmod "$ko"

@@ -128,26 +128,10 @@ relay_client plugin_close_destroys_the_timer_while_the_program_lives \
 # silence longer than a period.
 tone() {
 	name=$1 r=$2
-	rm -f "$tmp/fifo" "$tmp/out.raw" "$tmp/tone.wav"
+	rm -f "$tmp/tone.wav"
 	sox -n -r "$r" -c 2 -b 16 -e signed-integer "$tmp/tone.wav" synth 2 sine 1000 vol 0.5
-	hdr=$(($(stat -c %s "$tmp/tone.wav") - 2 * r * 4))
-	mkfifo "$tmp/fifo"
-	timeout 120 aplay -D utimer "$tmp/fifo" > "$tmp/w.log" 2>&1 &
-	wpid=$!
-	exec 3<> "$tmp/fifo"
-	head -c "$hdr" "$tmp/tone.wav" >&3
-	wait_until 60 timer_listed 0
-	timeout 120 arecord -D hw:Loopback,1,0 $fmt --period-size=$period \
-		--buffer-size=$((10 * rate)) -s $((2 * rate - 2 * period)) "$tmp/out.raw" \
-		> "$tmp/r.log" 2>&1 3>&- &
-	rpid=$!
-	wait_until 60 capture_running
-	tail -c +$((hdr + 1)) "$tmp/tone.wav" >&3
-	exec 3>&-
-	wait "$wpid"
-	wrc=$?
-	wait "$rpid"
-	rrc=$?
+	play_and_capture "$tmp/tone.wav" $(($(stat -c %s "$tmp/tone.wav") - 2 * r * 4)) \
+		$((2 * rate - 2 * period)) cat aplay -D utimer "$tmp/fifo"
 	res=$("$b/tone_check" "$tmp/out.raw" $rate 2)
 	echo "# stat plugin_${name} $res"
 	f=$(echo "$res" | awk '{ print $2 }') gap=$(echo "$res" | awk '{ print $4 }')

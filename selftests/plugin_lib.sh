@@ -18,12 +18,15 @@ export HOME=$tmp
 has() { grep -q "$2" "$1" 2>/dev/null; }
 capture_running() { has /proc/asound/Loopback/pcm1c/sub0/status RUNNING; }
 
-# stream NAME FEED WRITER...: WRITER (reading the FIFO $tmp/fifo) plays the signal into the
-# plugin while arecord captures; FEED is the command that writes the signal to its stdout.
-# Sets $secs, the capture's duration from the feed to arecord's end, in ms.
-stream() {
-	name=$1 feed=$2
-	shift 2
+# play_and_capture INPUT SKIP FRAMES FEED WRITER...: WRITER, reading the FIFO $tmp/fifo, plays
+# INPUT into the plugin while arecord captures FRAMES frames of hw:Loopback,1,0 into
+# $tmp/out.raw: INPUT's first SKIP bytes go in first (a header the writer reads before it opens
+# the PCM, which makes the timer), the rest once the capture runs, through FEED (a command that
+# writes its stdin to its stdout) when SKIP is 0.  Sets $wrc and $rrc (the writer's and
+# arecord's exits) and $secs, the capture's duration from the feed to arecord's end, in ms.
+play_and_capture() {
+	input=$1 skip=$2 cap=$3 feed=$4
+	shift 4
 	rm -f "$tmp/fifo" "$tmp/out.raw"
 	mkfifo "$tmp/fifo"
 	timeout 120 "$@" > "$tmp/w.log" 2>&1 &
@@ -31,19 +34,33 @@ stream() {
 	# Opened read-write, the FIFO never blocks this script, whatever the writer does; the
 	# writer has opened the PCM (before or after the FIFO) when the timer exists.
 	exec 3<> "$tmp/fifo"
+	[ "$skip" = 0 ] || head -c "$skip" "$input" >&3
 	wait_until 60 timer_listed 0
 	timeout 120 arecord -D hw:Loopback,1,0 $fmt --period-size=$period --buffer-size=$((10 * rate)) \
-		-s $padded "$tmp/out.raw" > "$tmp/r.log" 2>&1 3>&- &
+		-s "$cap" "$tmp/out.raw" > "$tmp/r.log" 2>&1 3>&- &
 	rpid=$!
 	wait_until 60 capture_running
 	t0=$(now_ms)
-	timeout 120 sh -c "$feed" < "$tmp/in.raw" >&3
+	if [ "$skip" = 0 ]; then
+		timeout 120 sh -c "$feed" < "$input" >&3
+	else
+		tail -c +$((skip + 1)) "$input" >&3
+	fi
 	exec 3>&-
 	wait "$wpid"
 	wrc=$?
 	wait "$rpid"
 	rrc=$?
 	secs=$(($(now_ms) - t0))
+}
+
+# stream NAME FEED WRITER...: WRITER (reading the FIFO $tmp/fifo) plays the signal into the
+# plugin while arecord captures (play_and_capture); FEED is the command that writes the signal to
+# its stdout.  Sets $secs.
+stream() {
+	name=$1 feed=$2
+	shift 2
+	play_and_capture "$tmp/in.raw" 0 $padded "$feed" "$@"
 	echo "# stat plugin_${name}_capture_ms $secs"
 	diag="writer exit $wrc, arecord exit $rrc, capture $(stat -c %s "$tmp/out.raw" 2>/dev/null) bytes of $((padded * 4)); $(grep -hiE 'error|xrun|underrun|overrun|warning' "$tmp/w.log" "$tmp/r.log" | head -3)"
 	[ $wrc = 0 ] && [ $rrc = 0 ] && cmp -s -n $((frames * 4)) "$tmp/in.raw" "$tmp/out.raw" &&

@@ -468,9 +468,13 @@ static snd_pcm_sframes_t utimer_pointer(snd_pcm_ioplug_t *io)
 		return err;
 	err = utimer_slave_fill(u, &fill);
 	if (err < 0) {
-		if (utimer_slave_state(u) < 0 && snd_pcm_state(u->slave) != SND_PCM_STATE_XRUN)
+		switch (utimer_slave_state(u)) {
+		case -ESTRPIPE:
+		case -ENODEV:
 			return u->hw;
-		return err;
+		default:
+			return err;
+		}
 	}
 	own = fill > u->pad ? fill - u->pad : 0;
 	if (own > utimer_ptr_sub(u, u->appl, u->hw))

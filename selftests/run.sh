@@ -394,6 +394,9 @@ main() {
 	# The utimer PCM (tools/alsa-plugin): aplay, sox and GStreamer write into it.
 	want_full plugin_ && step rust_utimer alsa_plugin_test \
 		"$(plan_of sh selftests/alsa_plugin_test.sh)" sh selftests/alsa_plugin_test.sh "$ko"
+	# Players and a sound server into it: mpg123, speaker-test, pyalsaaudio, alsaloop, PipeWire.
+	want_full plugin_ && step rust_utimer plugin_programs_test \
+		"$(plan_of sh selftests/plugin_programs_test.sh)" sh selftests/plugin_programs_test.sh "$ko"
 	# `make install`, where the kernel's headers are: modprobe, udev, PATH (depmod alone takes
 	# minutes under TCG: the whole suite, and the kernels that name it).
 	want_full install_ && packaging_test install_test

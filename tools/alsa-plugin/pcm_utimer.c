@@ -55,14 +55,18 @@
  *                      program asking for another gets this one (snd_pcm_hw_params_set_rate_near);
  *                      pcm.utimer (60-utimer.conf) wraps it in plug, which resamples
  *   period_size INT    frames per TRIGGER, the slave's period (default, or 0: rate / 100, 10 ms)
+ *   format STR         the one sample format offered (default, or "": all the slave can run)
+ *   channels INT       the one channel count offered (default, or 0: all the slave can run)
  *   device STR         "auto" (default): /dev/utimer (rust_utimer), or where it does not exist
  *                      /dev/snd/timer, a kernel's own utimers (CONFIG_SND_UTIMER: Ubuntu's,
  *                      CachyOS's), whose CREATE gives the lowest free id: it must be `timer`;
  *                      or either one alone
  *
- * The program's own period and buffer sizes are its own: they need not match the slave's.  Its
- * pointers are its own too: snd_pcm_rewind() takes back what is not triggered yet (up to a
- * period less a frame: snd_pcm_rewindable() says how much), snd_pcm_forward() sends silence,
+ * The program's own period and buffer sizes are its own: they need not match the slave's (where
+ * one format and channel count is all it can have, its period is a whole number of the slave's:
+ * utimer_constrain).  Its pointers are its own too: snd_pcm_rewind() takes back what is not
+ * triggered yet (up to a period less a frame: snd_pcm_rewindable() says how much),
+ * snd_pcm_forward() sends silence,
  * snd_pcm_reset() drops what waits.  Nothing waits for snd-aloop: it takes each TRIGGER's
  * period inside the ioctl, and a TRIGGER that moved nothing, or a slave that did not start or
  * resume, is an error at once (-EPIPE, -ESTRPIPE when the slave is in xrun or suspended).
@@ -105,6 +109,8 @@ struct utimer_pcm {
 	unsigned int holdover;		/* its holdover, in periods; 0: never */
 	int64_t clock_ns;		/* CLOCK_MONOTONIC of the last TRIGGER or TAKE (or ATTACH) */
 	unsigned int rate;		/* the stream's rate the timer was made for */
+	snd_pcm_format_t format;	/* the one offered, or SND_PCM_FORMAT_UNKNOWN: the slave's */
+	unsigned int channels;		/* the count offered, or 0: the slave's */
 	snd_pcm_uframes_t period;	/* frames per TRIGGER: the slave's period size */
 	uint64_t resolution;
 	snd_pcm_uframes_t slave_buffer;
@@ -1076,7 +1082,7 @@ static int utimer_constrain(struct utimer_pcm *u)
 		SND_PCM_ACCESS_MMAP_NONINTERLEAVED,
 	};
 	unsigned int formats[SND_PCM_FORMAT_LAST + 1], nformats = 0, cmin, cmax, rmin, rmax;
-	unsigned int bits = UINT_MAX, buffer_min;
+	unsigned int bits = UINT_MAX, buffer_min, *periods = NULL, nperiods = 0, frame = 0;
 	snd_pcm_hw_params_t *sp;
 	int err, f;
 
@@ -1085,7 +1091,8 @@ static int utimer_constrain(struct utimer_pcm *u)
 	if (err < 0)
 		return err;
 	for (f = 0; f <= SND_PCM_FORMAT_LAST; f++)
-		if (snd_pcm_hw_params_test_format(u->slave, sp, f) == 0) {
+		if ((u->format == SND_PCM_FORMAT_UNKNOWN || f == u->format) &&
+		    snd_pcm_hw_params_test_format(u->slave, sp, f) == 0) {
 			formats[nformats++] = f;
 			if ((unsigned int)snd_pcm_format_physical_width(f) < bits)
 				bits = snd_pcm_format_physical_width(f);
@@ -1094,8 +1101,15 @@ static int utimer_constrain(struct utimer_pcm *u)
 	snd_pcm_hw_params_get_channels_max(sp, &cmax);
 	snd_pcm_hw_params_get_rate_min(sp, &rmin, NULL);
 	snd_pcm_hw_params_get_rate_max(sp, &rmax, NULL);
-	if (!nformats)
+	if (!nformats || (u->channels && (u->channels < cmin || u->channels > cmax))) {
+		SNDERR("utimer: %s cannot run %s, %u channels now (is its capture side open with "
+		       "another format or channel count? set \"format\" and \"channels\" to those)",
+		       u->slave_name, u->format == SND_PCM_FORMAT_UNKNOWN ? "any format" :
+		       snd_pcm_format_name(u->format), u->channels ? u->channels : cmin);
 		return -EINVAL;
+	}
+	if (u->channels)
+		cmin = cmax = u->channels;
 	/*
 	 * The timer ticks once per period of this rate: the only one offered, so that a program's
 	 * set_rate_near() lands on it and plug resamples to it.
@@ -1114,6 +1128,24 @@ static int utimer_constrain(struct utimer_pcm *u)
 	buffer_min = 2 * u->period * (bits * cmin / 8 ? bits * cmin / 8 : 1);
 	if (buffer_min > MAX_BUFFER_BYTES)
 		buffer_min = MAX_BUFFER_BYTES;
+	/*
+	 * Where the frame's size is known (one format and channel count: configured, or the
+	 * capture side's), the program's period is a whole number of timer periods.  The timer
+	 * moves nothing smaller, and plug's rate converter needs it: it converts a period of the
+	 * program's into one of this PCM's, so that its ratio is theirs, not the rates' (with
+	 * pyalsaaudio's 32 frames at 44100 Hz, 34 frames here would play 2.4 % sharp; 480 here,
+	 * 441 there, exact).
+	 */
+	if (nformats == 1 && cmin == cmax)
+		frame = bits * cmin / 8;
+	if (frame && u->period * frame <= MAX_BUFFER_BYTES / 2) {
+		nperiods = MAX_BUFFER_BYTES / 2 / (u->period * frame);
+		periods = calloc(nperiods, sizeof(*periods));
+		if (!periods)
+			return -ENOMEM;
+		for (f = 0; f < (int)nperiods; f++)
+			periods[f] = (f + 1) * u->period * frame;
+	}
 	if ((err = snd_pcm_ioplug_set_param_list(&u->io, SND_PCM_IOPLUG_HW_ACCESS,
 						 sizeof(access) / sizeof(access[0]), access)) < 0 ||
 	    (err = snd_pcm_ioplug_set_param_list(&u->io, SND_PCM_IOPLUG_HW_FORMAT, nformats,
@@ -1124,8 +1156,14 @@ static int utimer_constrain(struct utimer_pcm *u)
 						   u->rate)) < 0 ||
 	    (err = snd_pcm_ioplug_set_param_minmax(&u->io, SND_PCM_IOPLUG_HW_PERIODS, 2, 1024)) < 0 ||
 	    (err = snd_pcm_ioplug_set_param_minmax(&u->io, SND_PCM_IOPLUG_HW_BUFFER_BYTES,
-						   buffer_min, MAX_BUFFER_BYTES)) < 0)
+						   buffer_min, MAX_BUFFER_BYTES)) < 0 ||
+	    (periods && (err = snd_pcm_ioplug_set_param_list(&u->io,
+							     SND_PCM_IOPLUG_HW_PERIOD_BYTES,
+							     nperiods, periods)) < 0)) {
+		free(periods);
 		return err;
+	}
+	free(periods);
 	return 0;
 }
 
@@ -1142,8 +1180,8 @@ static int conf_integer(snd_config_t *n, const char *id, long min, long max, lon
 SND_PCM_PLUGIN_DEFINE_FUNC(utimer)
 {
 	snd_config_iterator_t i, next;
-	const char *slave_name = DEFAULT_SLAVE, *device = "auto";
-	long timer = 0, rate = 0, period = 0;
+	const char *slave_name = DEFAULT_SLAVE, *device = "auto", *format = NULL;
+	long timer = 0, rate = 0, period = 0, channels = 0;
 	struct utimer_pcm *u;
 	int err;
 
@@ -1188,8 +1226,22 @@ SND_PCM_PLUGIN_DEFINE_FUNC(utimer)
 				return -EINVAL;
 			continue;
 		}
-		SNDERR("utimer: unknown field \"%s\" (slave.pcm, timer, rate, period_size, device)",
-		       id);
+		if (!strcmp(id, "format")) {
+			if (snd_config_get_string(n, &format) < 0 ||
+			    (*format && snd_pcm_format_value(format) == SND_PCM_FORMAT_UNKNOWN)) {
+				SNDERR("utimer: \"format\" must be a sample format's name (S16_LE, "
+				       "S32_LE, FLOAT_LE, ...) or \"\"");
+				return -EINVAL;
+			}
+			continue;
+		}
+		if (!strcmp(id, "channels")) {
+			if (conf_integer(n, id, 0, 256, &channels) < 0)
+				return -EINVAL;
+			continue;
+		}
+		SNDERR("utimer: unknown field \"%s\" (slave.pcm, timer, rate, period_size, format, "
+		       "channels, device)", id);
 		return -EINVAL;
 	}
 	if (stream != SND_PCM_STREAM_PLAYBACK) {
@@ -1204,6 +1256,8 @@ SND_PCM_PLUGIN_DEFINE_FUNC(utimer)
 		    !strcmp(device, UPSTREAM_DEVICE) ? DEVICE_UPSTREAM : DEVICE_AUTO;
 	u->id = timer;
 	u->rate = rate ? rate : DEFAULT_RATE;
+	u->format = format && *format ? snd_pcm_format_value(format) : SND_PCM_FORMAT_UNKNOWN;
+	u->channels = channels;
 	u->period = period ? (snd_pcm_uframes_t)period : u->rate / 100;
 	u->resolution = utimer_resolution(u->rate, u->period);
 	u->slave_name = strdup(slave_name);

@@ -13,8 +13,8 @@
 #   make netaudio [DURATION=120] the network audio example (examples/) long, utimer against
 #                aloop's own clocks, with its figures
 #   make plugin-bench  the utimer PCM through aplay against a program that triggers itself
-#   make deb     the Debian packages (rust-utimer-dkms, rust-utimer-tools) in build/deb/, and
-#                lintian on them
+#   make deb     the Debian packages (rust-utimer-dkms, rust-utimer-tools,
+#                libasound2-plugin-utimer) in build/deb/, and lintian on them
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 # MO=DIR: the objects and the module in DIR instead of beside the sources.

@@ -19,7 +19,7 @@ UTIMER_SELFTESTS=$(cd "$(dirname "$0")/../../selftests" && pwd)
 ktap_plan_or_exit 11 "${1:-}"
 kver=$(uname -r)
 debs=/src/build/deb
-pkgs="rust-utimer-dkms rust-utimer-tools"
+pkgs="rust-utimer-dkms rust-utimer-tools libasound2-plugin-utimer"
 ver=$(dpkg-deb -f "$(ls "$debs"/rust-utimer-dkms_*_all.deb | head -1)" Version 2>/dev/null)
 dkms_m="-m rust_utimer -v ${ver%-*}"
 multiarch=$(cc -print-multiarch)
@@ -89,8 +89,10 @@ built_for() {
 		ls /lib/modules/"$1"/updates/dkms/rust_utimer.ko* > /dev/null 2>&1
 }
 
-apt_get install "$debs"/rust-utimer-dkms_*_all.deb "$debs"/rust-utimer-tools_*_"$(dpkg --print-architecture)".deb
-ktap_check $? apt_installs_the_two_packages "$(say)"
+arch=$(dpkg --print-architecture)
+apt_get install "$debs"/rust-utimer-dkms_*_all.deb "$debs"/rust-utimer-tools_*_"$arch".deb \
+	"$debs"/libasound2-plugin-utimer_*_"$arch".deb
+ktap_check $? apt_installs_the_three_packages "$(say)"
 for k in $kernels; do
 	ktap_print_msg "DKMS for $k, PRE_BUILD and make:" \
 		$(grep -hs '^# elapsed' /var/lib/dkms/rust_utimer/*/"$k"/*/log/make.log | cut -d' ' -f4)

@@ -19,7 +19,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ktap.sh"
-ktap_plan_or_exit 8 "${1:-}"
+ktap_plan_or_exit 10 "${1:-}"
 ko=$1
 . "$here/plugin_lib.sh"
 listing=/sys/kernel/debug/rust_utimer/timers
@@ -61,6 +61,7 @@ capture_stop() {
 		! grep -vE "Aborted by signal|read error: Input/output error" "$tmp/cap.log" |
 		grep -qiE 'error|xrun|overrun|No such'
 	capture_ok=$?
+	cdiag="arecord exit $crc: $(grep -v '^Recording' "$tmp/cap.log" | head -2 | tr '\n' ' ')"
 }
 # tone_arrived NAME SECONDS SLACK_MS WRITER_EXIT DIAG [HZ]: the capture holds SECONDS of the
 # tone within SLACK_MS, at HZ (1000 by default) within 1 Hz, no silence inside longer than a
@@ -126,6 +127,27 @@ echo "# alsaloop: running until SIGINT: $([ $lalive = 0 ] && echo yes || echo no
 capture_stop
 tone_arrived alsaloop_from_a_capture_device_into_pcm_utimer 3 100 $wrc \
 	"aplay into the source exit $arc; alsaloop says: $(grep -iE 'error|xrun|underrun|warn|fail' "$tmp/w.log" | head -3 | tr '\n' ' ')"
+
+# pcm.utimer's FORMAT and CHANNELS are what the loopback runs (S16_LE, 2): with its capture side
+# open at S32_LE first, the default is refused saying what to set, and FORMAT=S32_LE plays (plug
+# converts), a second of silence: 48000 frames of 8 bytes at least in the capture.
+arecord -D hw:Loopback,1,0 -t raw -f S32_LE -c 2 -r $rate --period-size=$period \
+	--buffer-size=$((10 * rate)) "$tmp/cap32.raw" > "$tmp/cap.log" 2>&1 &
+cpid=$!
+wait_until 60 capture_running
+timeout 60 aplay -D utimer $fmt -d 1 /dev/zero > "$tmp/out" 2>&1
+rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] && has "$tmp/out" 'set "format" and "channels"' &&
+	[ "$(col0 9)" = 0 ]
+ktap_check $? plugin_utimer_pcm_says_what_to_set_when_the_capture_runs_another_format \
+	"exit $rc; says: $(head -c 300 "$tmp/out")"
+timeout 60 aplay -D utimer:FORMAT=S32_LE $fmt -d 1 /dev/zero > "$tmp/out" 2>&1
+rc=$?
+capture_stop
+size=$(stat -c %s "$tmp/cap32.raw" 2>/dev/null || echo 0)
+[ $rc = 0 ] && [ $capture_ok = 0 ] && [ "$size" -ge $((rate * 8)) ]
+ktap_check $? plugin_utimer_pcm_plays_into_a_capture_of_the_format_set \
+	"exit $rc; says: $(head -c 300 "$tmp/out"); capture $size bytes; $cdiag"
 
 # PipeWire, as Debian starts it for a user (pipewire, then wireplumber, its session manager),
 # with an ALSA sink node on the utimer PCM (PipeWire's documented way: an adapter object of

@@ -1103,7 +1103,8 @@ static int utimer_constrain(struct utimer_pcm *u)
 	snd_pcm_hw_params_get_rate_max(sp, &rmax, NULL);
 	if (!nformats || (u->channels && (u->channels < cmin || u->channels > cmax))) {
 		SNDERR("utimer: %s cannot run %s, %u channels now (is its capture side open with "
-		       "another format or channel count? set \"format\" and \"channels\" to those)",
+		       "another format or channel count? set \"format\" and \"channels\" to those: "
+		       "pcm.utimer's FORMAT and CHANNELS)",
 		       u->slave_name, u->format == SND_PCM_FORMAT_UNKNOWN ? "any format" :
 		       snd_pcm_format_name(u->format), u->channels ? u->channels : cmin);
 		return -EINVAL;

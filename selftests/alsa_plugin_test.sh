@@ -26,21 +26,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 ktap_plan_or_exit 53 "${1:-}"
 ko=$1
 . "$here/plugin_lib.sh"
-listing=/sys/kernel/debug/rust_utimer/timers
+rust_utimer_listing
 # alsa-lib reads ~/.asoundrc: the plugin from the build, the shipped definition (pcm.utimer),
 # and the PCMs of the error cases.
-cat > "$tmp/.asoundrc" <<EOF
-pcm_type.utimer { lib "$b/libasound_module_pcm_utimer.so" }
-<$here/../tools/alsa-plugin/60-utimer.conf>
-pcm.netaudio { type utimer; slave.pcm "hw:Loopback,0,0"; timer 0 }
-pcm.tiny_period { type utimer; timer 0; period_size 2 }
-pcm.slow_period { type utimer; timer 0; period_size 960 }
-EOF
-[ -d /sys/kernel/debug/rust_utimer ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
-
-timer_listed() { [ "$(awk -v id="$1" '$1 == id' "$listing" 2>/dev/null)" ]; }
-no_timer() { ! grep -q '^[0-9]' "$listing" 2>/dev/null; }
-timers_count() { grep -c '^[0-9]' "$listing"; }
+{
+	asoundrc_head
+	echo 'pcm.netaudio { type utimer; slave.pcm "hw:Loopback,0,0"; timer 0 }'
+	echo 'pcm.tiny_period { type utimer; timer 0; period_size 2 }'
+	echo 'pcm.slow_period { type utimer; timer 0; period_size 960 }'
+} > "$tmp/.asoundrc"
 silence1s="head -c $((rate * 4)) /dev/zero"
 fails plugin_says_when_rust_utimer_is_not_loaded "rust_utimer is not loaded" \
 	aplay -D netaudio $fmt -d 1 /dev/zero

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
-# The utimer PCM's streams, for alsa_plugin_test.sh (rust_utimer) and plugin_upstream_test.sh
-# (a kernel's own utimers): the signal, a directory of its own ($tmp, also $HOME: alsa-lib reads
-# the script's .asoundrc there), stream, fails and while_held.  The sourcing script defines
-# timer_listed ID, no_timer and timers_count (from where its timers are listed) and $listing
-# (printed in diagnostics).
+# The utimer PCM's streams, for alsa_plugin_test.sh and plugin_programs_test.sh (rust_utimer) and
+# plugin_upstream_test.sh (a kernel's own utimers): the signal, a directory of its own ($tmp,
+# also $HOME: alsa-lib reads the script's .asoundrc there, which asoundrc_head begins), stream,
+# fails and while_held.  The sourcing script defines timer_listed ID, no_timer and timers_count
+# (from where its timers are listed) and $listing (printed in diagnostics), or has
+# rust_utimer_listing define them.
 b=$UTIMER_BIN
 tmp=$(mktemp -d)
 rate=48000
@@ -16,6 +17,24 @@ fmt="-t raw -f S16_LE -c 2 -r $rate"
 export HOME=$tmp
 
 has() { grep -q "$2" "$1" 2>/dev/null; }
+
+# asoundrc_head: the start of an .asoundrc: the plugin from the build, the shipped definition
+# (pcm.utimer).
+asoundrc_head() {
+	echo "pcm_type.utimer { lib \"$b/libasound_module_pcm_utimer.so\" }"
+	echo "<$UTIMER_SELFTESTS/../tools/alsa-plugin/60-utimer.conf>"
+}
+
+# rust_utimer_listing: $listing, timer_listed, no_timer and timers_count from rust_utimer's
+# debugfs listing (debugfs mounted if it is not).
+rust_utimer_listing() {
+	listing=/sys/kernel/debug/rust_utimer/timers
+	[ -d /sys/kernel/debug/rust_utimer ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null ||
+		true
+	timer_listed() { [ "$(awk -v id="$1" '$1 == id' "$listing" 2>/dev/null)" ]; }
+	no_timer() { ! grep -q '^[0-9]' "$listing" 2>/dev/null; }
+	timers_count() { grep -c '^[0-9]' "$listing"; }
+}
 capture_running() { has /proc/asound/Loopback/pcm1c/sub0/status RUNNING; }
 
 # play_and_capture INPUT SKIP FRAMES FEED WRITER...: WRITER, reading the FIFO $tmp/fifo, plays

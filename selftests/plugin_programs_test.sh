@@ -22,15 +22,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 ktap_plan_or_exit 10 "${1:-}"
 ko=$1
 . "$here/plugin_lib.sh"
-listing=/sys/kernel/debug/rust_utimer/timers
-cat > "$tmp/.asoundrc" <<EOF
-pcm_type.utimer { lib "$b/libasound_module_pcm_utimer.so" }
-<$here/../tools/alsa-plugin/60-utimer.conf>
-EOF
-[ -d /sys/kernel/debug/rust_utimer ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
-timer_listed() { [ "$(awk -v id="$1" '$1 == id' "$listing" 2>/dev/null)" ]; }
-no_timer() { ! grep -q '^[0-9]' "$listing" 2>/dev/null; }
-timers_count() { grep -c '^[0-9]' "$listing"; }
+rust_utimer_listing
+asoundrc_head > "$tmp/.asoundrc"
 # col0 N: column N of timer 0's line of the listing (9: its writer's pid, 0 for none).
 col0() { awk -v c="$1" '$1 == 0 { print $c }' "$listing" 2>/dev/null; }
 modprobe snd-timer

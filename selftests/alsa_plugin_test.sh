@@ -126,12 +126,9 @@ tone() {
 	sox -n -r "$r" -c 2 -b 16 -e signed-integer "$tmp/tone.wav" synth 2 sine 1000 vol 0.5
 	play_and_capture "$tmp/tone.wav" $(($(stat -c %s "$tmp/tone.wav") - 2 * r * 4)) \
 		$((2 * rate - 2 * period)) cat aplay -D utimer "$tmp/fifo"
-	res=$("$b/tone_check" "$tmp/out.raw" $rate 2)
-	echo "# stat plugin_${name} $res"
-	f=$(echo "$res" | awk '{ print $2 }') gap=$(echo "$res" | awk '{ print $4 }')
-	[ $wrc = 0 ] && [ $rrc = 0 ] && [ -n "$f" ] &&
-		awk -v f="$f" 'BEGIN { exit !(f > 999 && f < 1001) }' && [ "$gap" -le $period ] &&
-		! grep -qiE 'xrun|underrun|overrun' "$tmp/w.log" "$tmp/r.log" && wait_until 10 no_timer
+	tone_heard "$name" "$tmp/out.raw" 1000
+	heard=$?
+	[ $wrc = 0 ] && [ $rrc = 0 ] && [ $heard = 0 ] && ! grep -qiE 'xrun|underrun|overrun' "$tmp/w.log" "$tmp/r.log" && wait_until 10 no_timer
 	ktap_check $? "plugin_${name}" "writer exit $wrc, arecord exit $rrc; $res; $(grep -hiE 'error|xrun|warning' "$tmp/w.log" "$tmp/r.log" | head -3)"
 }
 tone utimer_pcm_resamples_44100_hz_and_the_tone_arrives 44100

@@ -16,7 +16,10 @@
 #   make deb     the Debian packages (rust-utimer-dkms, rust-utimer-tools,
 #                libasound2-plugin-utimer) in build/deb/, and lintian on them
 
-KDIR ?= /lib/modules/$(shell uname -r)/build
+# The running kernel's build tree: the one dkms/prepare-objtree made with the Rust metadata
+# (Debian's headers lack it), or the headers' own.
+KDIR ?= $(firstword $(wildcard /var/lib/rust-utimer/$(shell uname -r)) \
+	/lib/modules/$(shell uname -r)/build)
 # MO=DIR: the objects and the module in DIR instead of beside the sources.
 kbuild = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(MO),MO=$(abspath $(MO)))
 

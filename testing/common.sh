@@ -147,6 +147,52 @@ in_root() {
 			LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"' sh "$ROOT" "$TOP" "$@"
 }
 
+# in_machine CMD...: CMD as root of a throwaway Debian machine made of the root $ROOT, natively:
+# the root under an overlay whose changes are removed when CMD ends, chrooted in a user
+# namespace of its own that maps every user to itself (root there, without this machine's
+# CAP_SYS_MODULE: nothing in it can load or unload a module of the host), with /proc, /dev's
+# basic nodes, tmpfs /tmp and /run, no /sys, the repo at /src.  For what a user's machine does
+# that needs no running kernel of its own: apt, dpkg, DKMS (testing/deb-machine).
+in_machine() {
+	[ -x "$ROOT/usr/bin/env" ] || die "no toolchain root at $ROOT: run testing/provision first"
+	local m pid i rc=0
+	m=$(mktemp -d "$CACHE/machine.XXXXXX")
+	mkdir -p "$m/up" "$m/work" "$m/root"
+	mkfifo "$m/go"
+	# The namespace's first program waits for its map (written below: only a process outside
+	# may), then runs the rest, which is root in it from that exec on.
+	unshare --user -- /bin/sh -c 'read _ < "$1/go"; shift; exec "$@"' sh "$m" \
+		unshare --mount --pid --fork -- /bin/sh -ec '
+		r=$1; m=$2; top=$3; shift 3
+		mount -t overlay overlay -o "userxattr,lowerdir=$r,upperdir=$m/up,workdir=$m/work" "$m/root"
+		mount -t proc proc "$m/root/proc"
+		mount -t tmpfs tmpfs "$m/root/dev"
+		for d in null zero full random urandom tty; do
+			touch "$m/root/dev/$d"
+			mount --bind "/dev/$d" "$m/root/dev/$d"
+		done
+		mkdir "$m/root/dev/pts" "$m/root/dev/shm"
+		ln -s /proc/self/fd "$m/root/dev/fd"
+		mount -t tmpfs tmpfs "$m/root/tmp"
+		mount -t tmpfs tmpfs "$m/root/run"
+		mkdir -p "$m/root/src"
+		mount --bind "$top" "$m/root/src"
+		exec chroot "$m/root" /usr/bin/env -i \
+			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+			LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"' sh "$ROOT" "$m" "$TOP" "$@" &
+	pid=$!
+	for i in $(seq 200); do
+		[ "$(readlink "/proc/$pid/ns/user")" = "$(readlink /proc/self/ns/user)" ] || break
+		sleep 0.05
+	done
+	echo '0 0 65536' > "/proc/$pid/uid_map" && echo '0 0 65536' > "/proc/$pid/gid_map" ||
+		{ kill "$pid"; rm -rf "$m"; die "in_machine: the user namespace could not be mapped"; }
+	echo go > "$m/go"
+	wait "$pid" || rc=$?
+	rm -rf "$m"
+	return $rc
+}
+
 # step NAME LOG COMMAND...: COMMAND's output in $logdir/LOG, and one TAP line: "ok NAME", or
 # "not ok NAME" with the log's tail, setting fail=1 (testing/build, testing/deb).
 logdir=$CACHE/logs

@@ -3,20 +3,24 @@
 # The Debian packages (`make deb`, build/deb/) as a user installs them, in a guest of Debian's
 # stock kernel of its own (testing/check, where kernels.tsv names "+deb"; testing/deb --guest):
 # apt installs them with their real dependencies, which the guest's root (the toolchain root)
-# has, as Debian's archive would give them; DKMS builds the module for the running kernel and
-# for the other kernel of the root (the rt flavour); the module loads, /dev/utimer is root:audio 0660, `utimer run` ticks a timer
-# snd-aloop captures from; installing a kernel's headers rebuilds it for that kernel; a missing
-# build dependency stops in PRE_BUILD with what to install; `apt remove` leaves nothing.
-# The guest's root is read-only: /etc, /usr and /var get a tmpfs overlay for the test, removed at
-# the end.  What the root's own DKMS build (testing/build) registered is taken out first, so
-# that the packages meet a machine that never had the module.
+# has, as Debian's archive would give them; DKMS makes each kernel's build tree in
+# /var/lib/rust-utimer (dkms/prepare-objtree: the root's headers have the Rust metadata, which
+# it links) and builds the module for the running kernel and the other kernel of the root (the
+# rt flavour); nothing is written under /usr that dpkg does not know of, apart from DKMS's
+# modules and depmod's indexes; the module loads, /dev/utimer is root:audio 0660 and tagged
+# uaccess, the autopkgtest (debian/tests/utimer-aloop) passes, rust-utimer.service's commands
+# load the module; a kernel whose build needs what is missing is skipped with what to install
+# (apt exits 0) and built once it is there; `apt purge` leaves /usr, /etc and /var/lib as they
+# were.  The guest's root is read-only: /etc, /usr and /var get a tmpfs overlay for the test,
+# removed at the end.  What the root's own DKMS build (testing/build) registered is taken out
+# first, so that the packages meet a machine that never had the module.
 #   testing/packaging/deb_test.sh [--plan]
 # KTAP; rust_utimer must not be loaded when it starts.  Builds the module three times in the
-# guest: about 2.5 min each under TCG, the whole test about 15 min (904 s beside another guest).
+# guest: about 2.5 min each under TCG, the whole test about 12 min.
 set -u
 UTIMER_SELFTESTS=$(cd "$(dirname "$0")/../../selftests" && pwd)
 . "$UTIMER_SELFTESTS/ktap.sh"
-ktap_plan_or_exit 11 "${1:-}"
+ktap_plan_or_exit 13 "${1:-}"
 kver=$(uname -r)
 debs=/src/build/deb
 pkgs="rust-utimer-dkms rust-utimer-tools libasound2-plugin-utimer"
@@ -65,7 +69,7 @@ say() { tail -"${1:-8}" "$log" | tr '\n' ' '; }
 # and bench kernels, whose modules are in the root, have no build link: testing/debug-kernel
 # removes it, so DKMS sees Debian's kernels only.)
 dkms remove $dkms_m --all > /dev/null 2>&1
-rm -rf /var/lib/dkms/rust_utimer /usr/src/rust_utimer-*
+rm -rf /var/lib/dkms/rust_utimer /usr/src/rust_utimer-* /var/lib/rust-utimer
 
 # The kernels DKMS must build for: every one with headers for this architecture and Rust.
 kernels=
@@ -83,20 +87,43 @@ for k in $kernels; do
 		ktap_print_msg "$k's module tree could not be slimmed: depmod reads all of it"
 done
 
+# listing: every file, link and directory of /usr, /etc and /var/lib (not dpkg's and apt's own
+# records), with size and time of change.
+listing() {
+	find /usr /etc /var/lib -xdev \( -path /var/lib/dpkg -o -path /var/lib/apt \) -prune -o \
+		-printf '%y %s %T@ %p\n' | LC_ALL=C sort -k4
+}
+# names LISTING: its types and paths alone.
+names() { cut -d' ' -f1,4- "$1"; }
+listing > "$over/before"
+
 # built_for K: DKMS built and installed the module for kernel K.
 built_for() {
 	dkms status $dkms_m -k "$1" 2>/dev/null | grep -q ': installed' &&
 		ls /lib/modules/"$1"/updates/dkms/rust_utimer.ko* > /dev/null 2>&1
 }
 
+# (--no-install-recommends: the guest is offline, and linux-source, which rust-utimer-dkms
+# recommends, would be fetched; its linux-source-7.3 is installed.)
 arch=$(dpkg --print-architecture)
-apt_get install "$debs"/rust-utimer-dkms_*_all.deb "$debs"/rust-utimer-tools_*_"$arch".deb \
+apt_get install --no-install-recommends "$debs"/rust-utimer-dkms_*_all.deb "$debs"/rust-utimer-tools_*_"$arch".deb \
 	"$debs"/libasound2-plugin-utimer_*_"$arch".deb
 ktap_check $? apt_installs_the_three_packages "$(say)"
 for k in $kernels; do
 	ktap_print_msg "DKMS for $k, PRE_BUILD and make:" \
 		$(grep -hs '^# elapsed' /var/lib/dkms/rust_utimer/*/"$k"/*/log/make.log | cut -d' ' -f4)
 done
+# Under /usr, what is new or changed and is not a directory must be dpkg's (its packages' lists),
+# or DKMS's module and depmod's indexes in /usr/lib/modules.
+listing > "$over/installed"
+cat /var/lib/dpkg/info/*.list | sed 's|^/lib/|/usr/lib/|; s|^/sbin/|/usr/sbin/|; s|^/bin/|/usr/bin/|' |
+	LC_ALL=C sort -u > "$over/owned"
+LC_ALL=C comm -13 "$over/before" "$over/installed" | awk '$1 != "d" && $4 ~ /^\/usr\// { print $4 }' |
+	grep -vE '^/usr/lib/modules/[^/]+/(updates/dkms/|modules\.)' | LC_ALL=C sort -u > "$over/new-usr"
+stray=$(LC_ALL=C comm -23 "$over/new-usr" "$over/owned")
+[ -z "$stray" ] && [ -s "$over/new-usr" ] && [ -f "/var/lib/rust-utimer/$kver/.rust-utimer-stamp" ]
+ktap_check $? nothing_under_usr_written_that_dpkg_does_not_own \
+	"$(wc -l < "$over/new-usr") new under /usr; not dpkg's: $(echo $stray | head -c 600); /var/lib/rust-utimer: $(ls /var/lib/rust-utimer 2>&1 | tr '\n' ' ')"
 built_for "$kver"
 running=$?
 [ -n "$other" ] && built_for "$other"
@@ -108,7 +135,7 @@ ktap_check $running dkms_built_the_module_for_the_running_kernel "$st"
 ktap_check $second dkms_built_the_module_for_the_other_installed_kernel "other: ${other:-none}; $st"
 
 # What the packages put where Debian's tools look.
-files="/usr/lib/udev/rules.d/60-rust-utimer.rules /usr/lib/modules-load.d/rust-utimer.conf
+files="/usr/lib/udev/rules.d/60-rust-utimer.rules /usr/lib/systemd/system/rust-utimer.service
 	/usr/bin/utimer /usr/bin/utimer-run /usr/lib/$multiarch/rust-utimer/libutimer-preload.so
 	/usr/lib/$multiarch/alsa-lib/libasound_module_pcm_utimer.so /etc/alsa/conf.d/60-utimer.conf
 	/usr/share/alsa/alsa.conf.d/60-utimer.conf /usr/include/rust_utimer.h
@@ -129,45 +156,33 @@ modprobe rust_utimer && [ -c /dev/utimer ] &&
 ktap_check $? modprobe_loads_the_module_dkms_built "$(modinfo -n rust_utimer 2>&1)"
 wait_udev_rule /dev/utimer
 perm=$(stat -c '%U:%G %a' /dev/utimer 2>&1)
-[ "$perm" = "root:audio 660" ]
-ktap_check $? packaged_udev_rule_gives_the_audio_group_the_device "/dev/utimer is $perm"
+tags=$(udevadm info -q property /dev/utimer 2>&1 | grep -E '^(CURRENT_)?TAGS=')
+[ "$perm" = "root:audio 660" ] && echo "$tags" | grep -q ':uaccess:'
+ktap_check $? packaged_udev_rule_gives_the_audio_group_and_seat_the_device "/dev/utimer is $perm, $tags"
 
-# snd-aloop on timer 0, which `utimer run` creates and ticks every 10 ms: the capture side
-# gets its 10 periods of 480 frames only if the ticks reach snd-aloop.
-modprobe snd-aloop timer_source=-1.4.0
-# `utimer run -i`: the tool itself ticks.  With a shell loop writing a line per tick (a `sleep`
-# forked for each), arecord once got no period for 10 s (EIO) after 11 ticks in a guest beside
-# another one: the loop starved, most likely.
-utimer run --id 0 -r 48000 -p 480 -i 10000 > "$over/utimer.out" 2>&1 &
-upid=$!
-wait_until 30 grep -q '^id=0 ' "$over/utimer.out"
-t0=$(date +%s)
-timeout 60 arecord -D hw:Loopback,1,0 -t raw -f S16_LE -c 2 -r 48000 --period-size=480 \
-	--buffer-size=4800 -s 4800 "$over/capture.raw" > "$over/arecord.out" 2>&1
-arc=$?
-kill -TERM "$upid"
-wait "$upid"
-[ $arc = 0 ] && [ "$(stat -c %s "$over/capture.raw" 2>/dev/null)" = 19200 ] &&
-	grep -q '^triggers=' "$over/utimer.out"
-ktap_check $? utimer_run_ticks_a_timer_snd_aloop_captures_from \
-	"arecord exit $arc after $(($(date +%s) - t0)) s: $(head -c 200 "$over/arecord.out"); utimer: $(tr '\n' ' ' < "$over/utimer.out"); kernel: $(dmesg | tail -3 | tr '\n' ' ')"
-rmmod snd-aloop
+# The autopkgtest of debian/tests: `utimer run` ticks a timer snd-aloop captures from.
+sh /src/debian/tests/utimer-aloop > "$over/autopkgtest.out" 2>&1
+ktap_check $? autopkgtest_utimer_aloop_passes "$(tr '\n' ' ' < "$over/autopkgtest.out" | tail -c 600); kernel: $(dmesg | tail -3 | tr '\n' ' ')"
 
-# At boot: systemd-modules-load reads the package's modules-load.d file.
-rmmod rust_utimer && /usr/lib/systemd/systemd-modules-load > "$over/modules-load.out" 2>&1 &&
-	[ -d /sys/module/rust_utimer ]
-ktap_check $? modules_load_d_loads_the_module_at_boot "$(cat "$over/modules-load.out")"
+# At boot: rust-utimer.service's commands, as systemd runs them (the guest's init is not
+# systemd): its condition holds where DKMS built the module, and its start loads it.
+unit=/usr/lib/systemd/system/rust-utimer.service
+rmmod rust_utimer
+cond=$(sed -n 's/^ExecCondition=//p' "$unit")
+start=$(sed -n 's/^ExecStart=//p' "$unit")
+[ -n "$cond" ] && $cond > "$over/unit.out" 2>&1 && $start >> "$over/unit.out" 2>&1 &&
+	[ -d /sys/module/rust_utimer ] && grep -qx 'WantedBy=sysinit.target' "$unit"
+ktap_check $? service_loads_the_module_at_boot "condition '$cond', start '$start': $(cat "$over/unit.out")"
 
 # A kernel installed after the package: the rt kernel goes (the hook its image's removal runs
 # takes its module away; its headers removed), then its headers come back from apt's cache, and
-# their hook has DKMS build for it.  First without what a build needs and Debian's Depends
-# cannot name: the Rust metadata Debian's headers lack (prepared when the root was made, files of
-# no package) and the source of the kernel's series to prepare it from (linux-source-7.3's
-# tarball, and the tree unpacked from it), hidden (an empty tmpfs over each directory, /dev/null
-# over the tarball: copying them aside would take minutes here): PRE_BUILD stops the build with
-# the commands to run, before any compiler, and the headers' configuration fails with it.  Then,
-# with them back (what those commands make), `dpkg --configure -a` runs the hook again and the
-# module is built.
+# their hook has DKMS build for it.  First without what making its build tree needs and
+# Debian's Depends cannot name: the Rust metadata Debian's headers lack (prepared when the root
+# was made, files of no package) and the source of the kernel's series to make it from
+# (linux-source-7.3's tarball), hidden (an empty tmpfs over the directory, /dev/null over the
+# tarball: copying them aside would take minutes here): PRE_BUILD skips the kernel, before any
+# compiler, saying in make.log what to install, and the headers install (apt exits 0).  Then,
+# with them back, `dkms install` as make.log says builds it.
 series=$(echo "$kver" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
 hpkg=
 hide() {
@@ -176,38 +191,47 @@ hide() {
 }
 if [ -n "$other" ]; then
 	/etc/kernel/prerm.d/dkms "$other" >> "$log" 2>&1
+	/etc/kernel/postrm.d/rust-utimer-dkms "$other" >> "$log" 2>&1
 	hpkg=$(dpkg -S "/usr/src/linux-headers-$other" 2>/dev/null | cut -d: -f1)
 	apt_get remove "$hpkg"
-	! built_for "$other" && [ ! -e "/lib/modules/$other/build" ] &&
-		hide "/usr/src/linux-headers-$other/rust" && hide "/usr/src/linux-source-$series.tar.xz" &&
-		{ [ ! -d "/usr/src/linux-source-$series" ] || hide "/usr/src/linux-source-$series"; }
+	! built_for "$other" && [ ! -e "/lib/modules/$other/build" ] && [ ! -e "/var/lib/rust-utimer/$other" ] &&
+		hide "/usr/src/linux-headers-$other/rust" && hide "/usr/src/linux-source-$series.tar.xz"
 fi
 gone=$?
 apt_get install --no-install-recommends "$hpkg"
 rc=$?
 mlog=/var/lib/dkms/rust_utimer/${ver%-*}/build/make.log
-[ $gone = 0 ] && [ $rc != 0 ] && ! built_for "$other" &&
-	grep -qs "apt install linux-source-$series" "$mlog" && grep -q "prepare-rust-headers $other" "$mlog" &&
+[ $gone = 0 ] && [ $rc = 0 ] && ! built_for "$other" && [ ! -e "/var/lib/rust-utimer/$other" ] &&
+	grep -qs "apt install linux-source-$series" "$mlog" &&
+	grep -q "dkms install rust_utimer/${ver%-*} -k $other" "$mlog" &&
 	! grep -qE 'CC \[M\]|RUSTC \[M\]|error\[E' "$mlog"
-ktap_check $? missing_build_dependency_stops_in_pre_build_saying_what_to_install \
+ktap_check $? missing_build_dependency_skips_the_kernel_saying_what_to_install \
 	"${hpkg:-no other kernel}: set up $gone, apt exit $rc; make.log: $(tr '\n' ' ' < "$mlog" 2>&1 | head -c 500)"
 for h in $hidden; do umount "$h"; done
 hidden=
-[ -n "$hpkg" ] && timeout 1800 dpkg --configure -a >> "$log" 2>&1 && built_for "$other"
-ktap_check $? installing_a_kernels_headers_builds_the_module_for_it "${hpkg:-no other kernel}: $(say 12)"
+[ -n "$hpkg" ] && timeout 1800 dkms install $dkms_m -k "$other" >> "$log" 2>&1 && built_for "$other"
+ktap_check $? dkms_install_builds_the_module_once_it_is_there "${hpkg:-no other kernel}: $(say 12)"
 
-# apt remove: no module (file, DKMS record, nor loaded), rule, boot entry or tool left.
-apt_get remove $pkgs
+# apt purge: no module (file, DKMS record, nor loaded), rule, unit, tool or build tree left,
+# and /usr, /etc and /var/lib hold what they held before the install.
+rmmod rust_utimer 2>/dev/null
+apt_get purge $pkgs
 rc=$?
 left=$(
 	dkms status 2>/dev/null | grep rust_utimer
 	modinfo rust_utimer 2>/dev/null | head -1
 	[ ! -d /sys/module/rust_utimer ] || echo "loaded"
 	find /lib/modules -name 'rust_utimer.ko*'
-	ls -d /usr/src/rust_utimer-* /var/lib/dkms/rust_utimer 2>/dev/null
+	ls -d /usr/src/rust_utimer-* /var/lib/dkms/rust_utimer /var/lib/rust-utimer 2>/dev/null
 	for f in $files; do [ ! -e "$f" ] && [ ! -L "$f" ] || echo "$f"; done
 )
 [ $rc = 0 ] && [ -z "$left" ]
-ktap_check $? apt_remove_leaves_no_module_rule_or_tool "apt exit $rc; left: $(echo "$left" | tr '\n' ' ')"
+ktap_check $? apt_purge_leaves_no_module_rule_tool_or_tree "apt exit $rc; left: $(echo "$left" | tr '\n' ' ')"
+listing > "$over/purged"
+names "$over/before" > "$over/before.names"
+names "$over/purged" > "$over/purged.names"
+diff=$(LC_ALL=C diff "$over/before.names" "$over/purged.names" | grep '^[<>]')
+[ -z "$diff" ]
+ktap_check $? apt_purge_leaves_usr_etc_var_lib_as_they_were "$(echo "$diff" | head -20 | tr '\n' ' ')"
 cleanup
 ktap_finished

@@ -25,16 +25,17 @@ asoundrc_head() {
 	echo "<$UTIMER_SELFTESTS/../tools/alsa-plugin/60-utimer.conf>"
 }
 
-# tone_heard NAME FILE HZ: tone_check's measure of FILE (raw S16_LE stereo at $rate) in $res
-# (printed as "# stat plugin_NAME"), its figures in $f (Hz), $gap (longest silence) and $n
-# (frames of tone); 0 when the tone is at HZ within 1 Hz with no silence longer than a period.
+# tone_heard NAME FILE HZ [GAP]: tone_check's measure of FILE (raw S16_LE stereo at $rate) in
+# $res (printed as "# stat plugin_NAME"), its figures in $f (Hz), $gap (longest silence) and $n
+# (frames of tone); 0 when the tone is at HZ within 1 Hz with no silence longer than GAP frames
+# (a period by default).
 tone_heard() {
 	res=$("$b/tone_check" "$2" $rate 2)
 	echo "# stat plugin_$1 $res"
 	f=$(echo "$res" | awk '{ print $2 }') gap=$(echo "$res" | awk '{ print $4 }')
 	n=$(echo "$res" | awk '{ print $6 }')
 	[ -n "$f" ] && awk -v f="$f" -v hz="$3" 'BEGIN { exit !(f > hz - 1 && f < hz + 1) }' &&
-		[ "$gap" -le $period ]
+		[ "$gap" -le "${4:-$period}" ]
 }
 
 # rust_utimer_listing: $listing, timer_listed, no_timer and timers_count from rust_utimer's

@@ -56,11 +56,11 @@ capture_stop() {
 	capture_ok=$?
 	cdiag="arecord exit $crc: $(grep -v '^Recording' "$tmp/cap.log" | head -2 | tr '\n' ' ')"
 }
-# tone_arrived NAME SECONDS SLACK_MS WRITER_EXIT DIAG [HZ]: the capture holds SECONDS of the
-# tone within SLACK_MS, at HZ (1000 by default) within 1 Hz, no silence inside longer than a
-# period; the writer exited 0 and the timer has no writer left.
+# tone_arrived NAME SECONDS SLACK_MS WRITER_EXIT DIAG [HZ [GAP]]: the capture holds SECONDS of
+# the tone within SLACK_MS, at HZ (1000 by default) within 1 Hz, no silence inside longer than
+# GAP frames (a period by default); the writer exited 0 and the timer has no writer left.
 tone_arrived() {
-	tone_heard "$1" "$tmp/cap.raw" "${6:-1000}"
+	tone_heard "$1" "$tmp/cap.raw" "${6:-1000}" "${7:-$period}"
 	heard=$?
 	want=$(echo "$2" | awk -v r=$rate '{ printf "%d", $1 * r }') slack=$(($3 * rate / 1000))
 	[ "$4" = 0 ] && [ $capture_ok = 0 ] && [ $heard = 0 ] && [ "$n" -ge $((want - slack)) ] &&
@@ -202,8 +202,15 @@ capture_stop
 resyncs=$(grep 'spa\.alsa' "$tmp/pw.log" | grep -ciE 'resync|recover|xrun|underrun')
 late=$(grep -c 'debug_xrun_target' "$tmp/pw.log")
 echo "# stat plugin_pipewire_sink_xruns ${errs:-none} sink_resyncs $resyncs client_xruns $late"
+# A cycle pw-play was late for (as the next check allows, up to two) is a quantum of silence
+# the graph plays in its place: PipeWire's doing, before the sink (whose own xruns and resyncs
+# the next check counts); the tone's pitch is measured without it (tone_check).
+quant=$(awk '/^R.*utimer-sink/ { q = $3 } END { print q + 0 }' "$tmp/top")
+allowed=$period
+[ "$late" -lt 1 ] || [ "$late" -gt 2 ] || [ $((late * quant)) -le $period ] || allowed=$((late * quant))
 tone_arrived pipewire_sink_on_pcm_utimer_plays_pw_plays_file 10 100 $wrc \
-	"sink ready: $ready; pipewire says: $(grep -iE 'error|xrun|underrun|warn|fail' "$tmp/pw.log" | head -3 | tr '\n' ' ')"
+	"sink ready: $ready; pw-play late $late times (silence allowed: $allowed frames); pipewire says: $(grep -iE 'error|xrun|underrun|warn|fail' "$tmp/pw.log" | head -3 | tr '\n' ' ')" \
+	1000 $allowed
 [ "$errs" = 0 ] && [ "$resyncs" = 0 ] && [ "$late" -le 2 ]
 ktap_check $? plugin_pipewire_sink_has_no_xrun_and_no_resync \
 	"sink xruns (pw-top ERR): ${errs:-none}; pw-play late: $late; $(grep -iE 'resync|recover|xrun|underrun' "$tmp/pw.log" | head -4 | tr '\n' ' ')"

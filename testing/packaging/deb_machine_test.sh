@@ -10,7 +10,8 @@
 #   - apt install of the three packages: DKMS makes the kernel's tree from linux-source-7.3's
 #     tarball in /var/lib/rust-utimer and builds (the time a user waits is printed); nothing new
 #     or changed under /usr that dpkg does not own, apart from DKMS's module and depmod's indexes;
-#   - trixie's own 6.12 kernel (no CONFIG_RUST) installed beside: skipped, apt exits 0, no tree;
+#   - trixie's own 6.12 kernel's headers (no CONFIG_RUST) installed beside: skipped, apt exits 0,
+#     no tree;
 #   - the rt kernel's headers installed again with a rustc other than the one that built it
 #     first in PATH (as trixie-backports' newer one would be): skipped, apt exits 0, make.log
 #     names the rustc to install; the kernel's headers configured;
@@ -19,7 +20,8 @@
 #   - apt purge: /usr, /etc and /var/lib list as before the install (dpkg's and apt's own
 #     records aside), once the kernels the test installed are purged too.
 # sid (sid's root, the kernel series after: experimental's 7.3 headers removed first):
-#   - rust-utimer-dkms installed for 7.2.13, then experimental's 7.3 headers installed (the next
+#   - rust-utimer-dkms installed for 7.2.13, whose headers keep the metadata (as headers that
+#     ship it do): linked, not built; then experimental's 7.3 headers installed (the next
 #     series): DKMS makes its tree from linux-source-7.3 and builds for it, apt exits 0.
 # KTAP.
 set -u
@@ -75,14 +77,22 @@ names() { cut -d' ' -f1,4- "$1"; }
 headers_pkg() { dpkg -S "/usr/src/linux-headers-$1" 2> /dev/null | cut -d: -f1; }
 
 # A machine as users have it: no rust_utimer, Debian's headers as their packages ship them.
+# (sid: 7.2.13's headers keep the metadata the root gave them, as headers that ship it do,
+# Ubuntu's with linux-lib-rust: linked, not built; the next series' is built.)
+keep=
+[ "$mode" != sid ] || keep=7.2
 for d in /var/lib/dkms/rust_utimer/[0-9]*; do
 	[ ! -d "$d" ] || dkms remove "rust_utimer/${d##*/}" --all > /dev/null 2>&1
 done
 rm -rf /var/lib/dkms/rust_utimer /usr/src/rust_utimer-* /var/lib/rust-utimer
 for h in /usr/src/linux-headers-*; do
+	case ${h##*/linux-headers-} in "$keep".*) continue ;; esac
 	[ ! -d "$h/rust" ] || [ -n "$(dpkg -S "$h/rust" 2> /dev/null)" ] || rm -rf "$h/rust"
 done
-rm -f /usr/lib/linux-kbuild-*/scripts/target.json
+for k in /usr/lib/linux-kbuild-*; do
+	case ${k##*/linux-kbuild-} in "$keep".*) continue ;; esac
+	rm -f "$k/scripts/target.json"
+done
 for s in /usr/src/linux-source-*; do
 	[ ! -d "$s" ] || rm -rf "$s"
 done
@@ -96,8 +106,9 @@ if [ "$mode" = sid ]; then
 	apt_get purge $(headers_pkg "$rt") $npkgs
 	apt_get install --no-install-recommends "$debs"/rust-utimer-dkms_*_all.deb
 	rc=$?
-	[ $rc = 0 ] && built_for "$up" "$kver" && [ -f "/var/lib/rust-utimer/$kver/.rust-utimer-stamp" ]
-	ktap_check $? apt_installs_and_builds_for_sids_kernel "apt exit $rc; $(dkms status 2>&1 | tr '\n' ' '); $(mlog "$up" "$kver" | grep '^\[rust-utimer\]' | tr '\n' ' ')"
+	[ $rc = 0 ] && built_for "$up" "$kver" && [ -f "/var/lib/rust-utimer/$kver/.rust-utimer-stamp" ] &&
+		mlog "$up" "$kver" | grep -q 'has the Rust metadata: linking it'
+	ktap_check $? apt_installs_and_builds_for_sids_kernel_linking_its_metadata "apt exit $rc; $(dkms status 2>&1 | tr '\n' ' '); $(mlog "$up" "$kver" | grep '^\[rust-utimer\]' | tr '\n' ' ')"
 	# The next series, as apt brings it (from apt's cache: the root had it).
 	apt_get install --no-install-recommends $npkgs
 	rc=$?
@@ -139,16 +150,16 @@ stray=$(LC_ALL=C comm -23 /tmp/new-usr /tmp/owned)
 ktap_check $? first_install_writes_nothing_under_usr_that_dpkg_does_not_own \
 	"$(wc -l < /tmp/new-usr) new under /usr; not dpkg's: $(echo $stray | head -c 600); tree: $(du -sh "/var/lib/rust-utimer/$kver" 2>&1)"
 
-# Trixie's own kernel beside: no CONFIG_RUST.
+# Trixie's own kernel's headers beside (their postinst runs DKMS's autoinstall, as the image's
+# does): no CONFIG_RUST.
 old=$(apt-cache depends 'linux-headers-amd64/trixie' 2> /dev/null | sed -n 's/.*Depends: linux-headers-\(6[^ ]*\)$/\1/p' | head -1)
-oldpkgs="linux-image-$old linux-headers-$old"
 packages > /tmp/pkgs-before-old
-apt_get install --no-install-recommends $oldpkgs
+apt_get install --no-install-recommends "linux-headers-$old"
 rc=$?
 [ -n "$old" ] && [ $rc = 0 ] && [ -e "/lib/modules/$old/build/.config" ] && ! built_for "$up" "$old" &&
 	[ -z "$(ls -d /var/lib/rust-utimer/"$old"* 2> /dev/null)" ] && built_for "$up" "$kver"
 ktap_check $? kernel_without_rust_is_skipped "${old:-no 6.12 kernel found}: apt exit $rc; $(dkms status 2>&1 | tr '\n' ' '); $(say 4)"
-# Those packages and what they brought (initramfs-tools, ...) go again.
+# Those packages and what they brought (the headers' common files and kbuild) go again.
 purge_new /tmp/pkgs-before-old
 
 # A rustc other than the kernel's, as `apt install -t trixie-backports rustc` would make it:

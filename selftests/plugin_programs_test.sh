@@ -60,7 +60,7 @@ capture_stop() {
 # the tone within SLACK_MS, at HZ (1000 by default) within 1 Hz, no silence inside longer than
 # GAP frames (a period by default); the writer exited 0 and the timer has no writer left.
 tone_arrived() {
-	tone_heard "$1" "$tmp/cap.raw" "${6:-1000}" "${7:-$period}"
+	tone_heard "$1" "$tmp/cap.raw" "${6:-1000}" "${7:-}"
 	heard=$?
 	want=$(echo "$2" | awk -v r=$rate '{ printf "%d", $1 * r }') slack=$(($3 * rate / 1000))
 	[ "$4" = 0 ] && [ $capture_ok = 0 ] && [ $heard = 0 ] && [ "$n" -ge $((want - slack)) ] &&
